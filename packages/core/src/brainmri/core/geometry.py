@@ -71,7 +71,7 @@ def covering_grid(volume: Volume, spacing) -> tuple[tuple[int, int, int], np.nda
     corners = np.array(np.meshgrid(*[[0, s - 1] for s in volume.shape], indexing="ij")).reshape(3, -1)
     world = volume.affine[:3, :3] @ corners + volume.affine[:3, 3:4]
     extent = world.max(axis=1) - world.min(axis=1)
-    shape = tuple(int(np.floor(e / s + 1e-6)) + 1 for e, s in zip(extent, spacing))
+    shape = tuple(int(np.floor(e / s + 1e-6)) + 1 for e, s in zip(extent, spacing, strict=False))
     centre = (world.max(axis=1) + world.min(axis=1)) / 2.0
     return shape, ras_grid_affine(spacing, shape, centre)
 

@@ -51,7 +51,7 @@ class Volume:
         centre = (np.asarray(self.shape, dtype=np.float64) - 1.0) / 2.0
         return self.affine[:3, :3] @ centre + self.affine[:3, 3]
 
-    def with_data(self, data: np.ndarray) -> "Volume":
+    def with_data(self, data: np.ndarray) -> Volume:
         """A Volume on the same grid (affine, path, header) with other voxel values."""
         if tuple(data.shape[:3]) != self.shape:
             raise ValueError(f"shape {data.shape} does not match the grid {self.shape}")

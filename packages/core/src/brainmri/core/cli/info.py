@@ -1,11 +1,67 @@
-"""`brainmri-core info` (placeholder until implemented)."""
+"""``brainmri-core info``: geometry and intensities of scans, one block (or JSON line) each."""
 
 from __future__ import annotations
 
+import json
+
 import click
+
+from ._common import expand_scans, handle_errors, on_error_option, run_batch
+
+
+def describe(path) -> dict:
+    """Geometry and intensity summary of one scan (raises ScanError on bad input)."""
+    import numpy as np
+
+    from ..io import load_volume
+
+    vol = load_volume(path, check_values=False)
+    data = vol.data
+    finite = np.isfinite(data) if data.dtype.kind == "f" else None
+    info = {
+        "path": str(path),
+        "shape": list(vol.shape),
+        "spacing_mm": [round(float(s), 4) for s in vol.spacing],
+        "orientation": vol.orientation,
+        "dtype": str(data.dtype),
+        "min": float(np.min(data[finite]) if finite is not None else data.min()),
+        "max": float(np.max(data[finite]) if finite is not None else data.max()),
+        "nonfinite_voxels": int(0 if finite is None else (~finite).sum()),
+        "affine": [[round(float(v), 5) for v in row] for row in vol.affine],
+    }
+    hdr = vol.header
+    if hdr is not None and hasattr(hdr, "get_qform"):
+        info["qform_code"] = int(hdr.get_qform(coded=True)[1])
+        info["sform_code"] = int(hdr.get_sform(coded=True)[1])
+    return info
 
 
 @click.command("info")
-def command() -> None:
-    """Not implemented yet."""
-    raise click.ClickException("brainmri-core info is not implemented yet")
+@click.argument("scans", nargs=-1, required=True, type=click.Path())
+@click.option("--json", "as_json", is_flag=True, help="One JSON object per line instead of text.")
+@on_error_option
+@handle_errors
+def command(scans, as_json, on_error):
+    """Print shape, voxel size, orientation, intensity range and affine of each SCAN.
+
+    SCAN may be a file or a folder (searched recursively for NIfTI/MGZ/MINC files).
+    """
+
+    def show(path):
+        info = describe(path)
+        if as_json:
+            click.echo(json.dumps(info))
+        else:
+            click.echo(f"{info['path']}")
+            click.echo(f"  shape {tuple(info['shape'])}  voxel {tuple(info['spacing_mm'])} mm  {info['orientation']}"
+                       f"  {info['dtype']}  range [{info['min']:g}, {info['max']:g}]")
+            if info["nonfinite_voxels"]:
+                click.echo(f"  WARNING: {info['nonfinite_voxels']} NaN/Inf voxels")
+            for row in info["affine"][:3]:
+                click.echo("  affine " + " ".join(f"{v:10.4f}" for v in row))
+        return info
+
+    report = run_batch(expand_scans(scans), show, on_error, desc="info")
+    if report.skipped:
+        report.echo_summary("scans")
+        raise SystemExit(1 if not report.done else 0)
