@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import os
 from pathlib import Path
 
@@ -33,6 +34,20 @@ def scan_stem(path: str | os.PathLike) -> str:
     return Path(name).stem
 
 
+@contextlib.contextmanager
+def _quiet_nibabel():
+    """Silence nibabel's header-fixing chatter; brainmri reports problems itself."""
+    import logging
+
+    logger = logging.getLogger("nibabel.global")
+    level = logger.level
+    logger.setLevel(logging.ERROR + 10)
+    try:
+        yield
+    finally:
+        logger.setLevel(level)
+
+
 def _open(path: Path):
     import nibabel as nib
 
@@ -43,9 +58,25 @@ def _open(path: Path):
     if not os.access(path, os.R_OK):
         raise ScanError(path, "permission denied")
     try:
-        return nib.load(str(path))
+        with _quiet_nibabel():
+            return nib.load(str(path))
     except Exception as exc:  # nibabel raises many types for unreadable files
         raise ScanError(path, f"not a readable image ({type(exc).__name__}: {exc})") from None
+
+
+def _raw_nifti_zooms(path: Path, img) -> tuple[float, ...] | None:
+    """Voxel sizes as stored in a NIfTI header, before nibabel silently replaces zeros by 1."""
+    import nibabel as nib
+    from nibabel.openers import ImageOpener
+
+    if not isinstance(img.header, nib.Nifti1Header):  # Nifti2Header derives from it
+        return None
+    try:
+        with ImageOpener(str(path)) as fh:
+            raw = type(img.header).from_fileobj(fh, check=False)
+    except Exception:
+        return None
+    return tuple(float(z) for z in raw["pixdim"][1:4])
 
 
 def _spatial_shape(path: Path, shape: tuple[int, ...]) -> tuple[int, int, int]:
@@ -94,8 +125,8 @@ def load_volume(path: str | os.PathLike, *, check_values: bool = True) -> Volume
     img = _open(path)
     shape = _spatial_shape(path, img.shape)
     header = img.header
-    zooms = header.get_zooms()[:3] if hasattr(header, "get_zooms") else ()
-    if len(zooms) == 3 and any(z <= 0 for z in zooms):
+    zooms = _raw_nifti_zooms(path, img) or (header.get_zooms()[:3] if hasattr(header, "get_zooms") else ())
+    if len(zooms) == 3 and any(not z > 0 for z in zooms):
         raise ScanError(path, f"header voxel size {tuple(float(z) for z in zooms)} is zero or negative")
     affine = check_affine(path, img.affine)
     try:
@@ -132,8 +163,11 @@ def _header_for(like: Volume | None, data: np.ndarray, affine: np.ndarray):
         hdr.set_data_dtype(data.dtype)
         hdr.set_slope_inter(1.0, 0.0) if data.dtype.kind == "f" else hdr.set_slope_inter(np.nan, np.nan)
         img = nib.Nifti1Image(data, None, header=hdr)
-        img.set_qform(qform if qform is not None else affine, code=int(qcode) or 1)
-        img.set_sform(sform if sform is not None else affine, code=int(scode) or 1)
+        # The same codes as the input, so FSLeyes/ITK-SNAP place both identically.
+        img.set_qform(qform if int(qcode) else None, code=int(qcode))
+        img.set_sform(sform if int(scode) else None, code=int(scode))
+        if not np.allclose(img.affine, affine, atol=1e-4):
+            img.set_sform(affine, code=int(scode) or 1)
         return img
     img = nib.Nifti1Image(data, affine)
     img.set_qform(affine, code=1)

@@ -63,8 +63,9 @@ class PipelineConfig:
         centre: ``scan`` (centre of the scan's voxel grid) or ``mask`` (brain-mask centroid).
         centre_convention: ``geometric`` or ``half_shape`` (see :mod:`brainmri.core.geometry`).
         apply_mask: Multiply the scan by its brain mask before resampling (brain-only input).
-        zscore_region: Voxels whose mean/std normalise the image: ``nonzero`` (> 0 after
-            resampling), ``mask`` (inside the resampled brain mask) or ``all``.
+        zscore_region: Voxels whose mean/std normalise the image: ``foreground`` (above the
+            image's mean: robust to background noise and interpolation ringing), ``nonzero``
+            (> 0 after resampling, as VT1), ``mask`` (inside the resampled brain mask) or ``all``.
         clip_percentiles: Clip intensities to these percentiles of the z-score region first.
         augment: Augmentation used when the pipeline is called with ``augment=True``.
     """
@@ -76,7 +77,7 @@ class PipelineConfig:
     centre: str = "scan"
     centre_convention: str = "geometric"
     apply_mask: bool = False
-    zscore_region: str = "nonzero"
+    zscore_region: str = "foreground"
     clip_percentiles: tuple[float, float] | None = (0.5, 99.5)
     augment: AugmentConfig = field(default_factory=AugmentConfig)
 
@@ -92,7 +93,7 @@ class PipelineConfig:
             "label_interpolation": (self.label_interpolation, ("nearest", "linear")),
             "centre": (self.centre, ("scan", "mask")),
             "centre_convention": (self.centre_convention, CENTRE_CONVENTIONS),
-            "zscore_region": (self.zscore_region, ("nonzero", "mask", "all")),
+            "zscore_region": (self.zscore_region, ("foreground", "nonzero", "mask", "all")),
         }
         for name, (value, allowed) in checks.items():
             if value not in allowed:

@@ -11,6 +11,9 @@ import torch
 
 def region_mask(image: torch.Tensor, mask: torch.Tensor | None, region: str) -> torch.Tensor:
     """Boolean ``(B, 1, X, Y, Z)`` of the voxels whose statistics normalise each image."""
+    if region == "foreground":
+        dims = tuple(range(1, image.ndim))
+        return image > image.mean(dim=dims, keepdim=True)
     if region == "nonzero":
         return image > 0
     if region == "mask":
