@@ -88,7 +88,7 @@ class ScanCache:
         else:
             start = time.perf_counter()
             vol = decode()
-            vol = Volume(np.ascontiguousarray(vol.data), vol.affine, vol.path)
+            vol = Volume(vol.data, vol.affine, vol.path)  # no header: arrays only
             self.stats.decodes += 1
             self.stats.decode_seconds += time.perf_counter() - start
             self._disk_put(key, vol)

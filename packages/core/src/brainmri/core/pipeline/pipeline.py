@@ -20,6 +20,8 @@ def _stack_padded(arrays: list[torch.Tensor]) -> torch.Tensor:
 
     Padding at the end keeps every voxel index, so the voxel matrices stay valid.
     """
+    if len(arrays) == 1:
+        return arrays[0][None]
     shape = [max(a.shape[i] for a in arrays) for i in range(1, 4)]
     padded = []
     for a in arrays:
@@ -46,11 +48,29 @@ class Pipeline:
         self.config = config
         self.device = resolve_device(device)
 
-    def _to_device(self, array: np.ndarray) -> torch.Tensor:
+    def _to_device(self, array: np.ndarray) -> tuple[torch.Tensor, bool]:
+        """Array -> tensor without a reordering copy; True when its axes came reversed.
+
+        NIfTI data decode in Fortran order; its transpose is C-contiguous, so it is used as
+        is and the voxel matrix takes the axis reversal instead (exact, and no 100 ms copy).
+        """
+        reversed_axes = not array.flags.c_contiguous and array.flags.f_contiguous
+        if reversed_axes:
+            array = array.T
         t = torch.from_numpy(np.ascontiguousarray(array))
         if t.dtype in (torch.uint16, torch.uint32, torch.uint64):
             t = t.to(torch.int64)
-        return t.to(self.device, non_blocking=True)
+        return t.to(self.device, non_blocking=True), reversed_axes
+
+    def _stack(self, arrays: list[np.ndarray], matrices: np.ndarray, prepare) -> tuple[torch.Tensor, np.ndarray]:
+        """Tensors of a batch stacked for one warp, and the sampling matrices that fit them."""
+        tensors, sampling = [], matrices.copy()
+        for b, array in enumerate(arrays):
+            t, reversed_axes = self._to_device(array)
+            if reversed_axes:
+                sampling[b] = _REVERSE_AXES @ sampling[b]
+            tensors.append(prepare(b, t, reversed_axes)[None])
+        return _stack_padded(tensors), sampling
 
     def __call__(
         self, samples: list[Sample], augment: bool = False, rng: np.random.Generator | int | None = None
@@ -74,25 +94,29 @@ class Pipeline:
             raise ValueError("this pipeline configuration needs a brain mask for every sample")
         affines, matrices, flipped = sample_matrices(samples, cfg, augment, rng)
 
-        images = []
-        for s in samples:
-            img = self._to_device(s.data).float()[None]
+        def prepare_image(b: int, img: torch.Tensor, reversed_axes: bool) -> torch.Tensor:
+            img = img.float()
             if cfg.apply_mask:
-                img = img * (self._to_device(s.mask) > 0)[None]
+                mask_t, mask_reversed = self._to_device(samples[b].mask)
+                if mask_reversed != reversed_axes:
+                    mask_t = mask_t.permute(2, 1, 0)
+                img = img * (mask_t > 0)
             if cfg.interpolation == "cubic":
-                img = bspline_prefilter(img[None])[0]
-            images.append(img)
-        image = warp(_stack_padded(images), matrices, cfg.shape, cfg.interpolation, prefiltered=True)
+                img = bspline_prefilter(img[None, None])[0, 0]
+            return img
+
+        stacked, sampling = self._stack([s.data for s in samples], matrices, prepare_image)
+        image = warp(stacked, sampling, cfg.shape, cfg.interpolation, prefiltered=True)
 
         mask = None
         if all(s.mask is not None for s in samples):
-            stacked = _stack_padded([(self._to_device(s.mask) > 0).float()[None] for s in samples])
-            mask = (warp(stacked, matrices, cfg.shape, "linear") > 0.5).float()
+            stacked, sampling = self._stack([s.mask for s in samples], matrices, lambda b, t, r: (t > 0).float())
+            mask = (warp(stacked, sampling, cfg.shape, "linear") > 0.5).float()
 
         labels = None
         if all(s.labels is not None for s in samples):
-            stacked = _stack_padded([self._to_device(s.labels).long()[None] for s in samples])
-            labels = resample_labels(stacked, matrices, cfg.shape, method=cfg.label_interpolation)
+            stacked, sampling = self._stack([s.labels for s in samples], matrices, lambda b, t, r: t.long())
+            labels = resample_labels(stacked, sampling, cfg.shape, method=cfg.label_interpolation)
             if flipped.any() and cfg.augment.lr_label_pairs:
                 labels = _swap_labels(labels, flipped, cfg.augment.lr_label_pairs)
 
@@ -143,6 +167,10 @@ class Pipeline:
             inverse = np.linalg.inv(batch.matrix[b])  # native voxel -> grid voxel
             out.append(warp(grid[b : b + 1].float(), inverse, batch.native_shapes[b], mode)[0])
         return out
+
+
+# Voxel (x, y, z) of an array -> voxel (z, y, x) of its transpose.
+_REVERSE_AXES = np.array([[0.0, 0, 1, 0], [0, 1, 0, 0], [1, 0, 0, 0], [0, 0, 0, 1]])
 
 
 def _swap_labels(labels: torch.Tensor, flipped: np.ndarray, pairs) -> torch.Tensor:
