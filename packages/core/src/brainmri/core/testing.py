@@ -71,3 +71,81 @@ def write_nifti(path: str | os.PathLike, data: np.ndarray, affine: np.ndarray | 
     path.parent.mkdir(parents=True, exist_ok=True)
     nib.save(nib.Nifti1Image(np.asarray(data), np.eye(4) if affine is None else affine), str(path))
     return path
+
+
+def synthetic_dataset(root: str | os.PathLike, layout: str = "ixi", subjects: int = 8, seed: int = 0,
+                      **options) -> dict:
+    """A synthetic dataset folder (``brainmri-core synth``) for tests; reused when ``root``
+    already holds one written with the same arguments.
+
+    Args:
+        root: Output folder (e.g. from ``tmp_path_factory``): empty, or written by this
+            function before.
+        layout: ``ixi``, ``adni`` or ``msd``.
+        subjects: Usable subjects.
+        seed: Seed.
+        options: ``masks``/``quirks`` as for the writers.
+
+    Returns:
+        The manifest (truth per subject, quirks planted, expected reader counts).
+    """
+    import json
+
+    from .synth import WRITERS
+
+    root = Path(root)
+    manifest_path = root / "synth_manifest.json"
+    key = {"layout": layout, "subjects": subjects, "seed": seed, **options}
+    if manifest_path.is_file():
+        manifest = json.loads(manifest_path.read_text())
+        if manifest.get("request") == key:
+            return manifest
+    manifest = WRITERS[layout](root, subjects, seed, **options)  # refuses a non-empty other folder
+    manifest["request"] = key
+    manifest_path.write_text(json.dumps(manifest, indent=1) + "\n")
+    return manifest
+
+
+def real_scan_layouts(root: str | os.PathLike) -> dict[str, Path]:
+    """Symlink the three real scans (``shared/data/real``) under dataset layout names.
+
+    Builds, under ``root``: an IXI folder (``ixi/`` with ``IXI.csv``), a table
+    (``table/scans.csv``) and a BIDS folder (``bids/``), each holding ``chris_t1``
+    (RAS 0.88 mm), ``t1_lia`` (LIA 1 mm) and ``chris_pd`` (0.86 x 0.86 x 2.4 mm).
+    Skips the calling test when the shared folder is absent.
+
+    Returns:
+        ``{"ixi": folder, "table": csv file, "bids": folder}``.
+    """
+    scans = {name: real_scan(f"{name}.nii.gz") for name in ("chris_t1", "t1_lia", "chris_pd")}
+    root = Path(root)
+    ixi = root / "ixi"
+    ixi.mkdir(parents=True, exist_ok=True)
+    rows = ["IXI_ID,SEX_ID (1=m, 2=f),AGE"]
+    for n, path in enumerate(scans.values(), start=2):
+        site = ("Guys", "HH", "IOP")[n % 3]
+        link = ixi / f"IXI{n:03d}-{site}-{1000 + n}-T1.nii.gz"
+        if not link.exists():
+            link.symlink_to(path)
+        rows.append(f"{n},{1 + n % 2},{30 + n}")
+    (ixi / "IXI.csv").write_text("\n".join(rows) + "\n")
+    table_dir = root / "table"
+    (table_dir / "scans").mkdir(parents=True, exist_ok=True)
+    lines = ["subject_id,image,sex,age"]
+    for n, (name, path) in enumerate(scans.items()):
+        link = table_dir / "scans" / f"{name}.nii.gz"
+        if not link.exists():
+            link.symlink_to(path)
+        lines.append(f"{name},scans/{name}.nii.gz,{'MF'[n % 2]},{40 + n}")
+    (table_dir / "scans.csv").write_text("\n".join(lines) + "\n")
+    bids = root / "bids"
+    tsv = ["participant_id\tsex\tage"]
+    for n, path in enumerate(scans.values(), start=1):
+        anat = bids / f"sub-{n:02d}" / "anat"
+        anat.mkdir(parents=True, exist_ok=True)
+        link = anat / f"sub-{n:02d}_T1w.nii.gz"
+        if not link.exists():
+            link.symlink_to(path)
+        tsv.append(f"sub-{n:02d}\t{'MF'[n % 2]}\t{50 + n}")
+    (bids / "participants.tsv").write_text("\n".join(tsv) + "\n")
+    return {"ixi": ixi, "table": table_dir / "scans.csv", "bids": bids}
