@@ -120,7 +120,8 @@ class Pipeline:
             if flipped.any() and cfg.augment.lr_label_pairs:
                 labels = _swap_labels(labels, flipped, cfg.augment.lr_label_pairs)
 
-        image = self._intensity(image, mask, augment, rng)
+        # Cubic sampling runs in float64 (as scipy); statistics too, then models get float32.
+        image = self._intensity(image, mask, augment, rng).float()
         return GridBatch(
             image=image,
             affine=affines,
