@@ -106,7 +106,9 @@ class Pipeline:
             return img
 
         stacked, sampling = self._stack([s.data for s in samples], matrices, prepare_image)
-        image = warp(stacked, sampling, cfg.shape, cfg.interpolation, prefiltered=True)
+        # Cubic sampling runs in float64 (as scipy does internally) and, as scipy's float32 output,
+        # is rounded to float32 before any statistic: the VT1 z-score region (> 0) depends on it.
+        image = warp(stacked, sampling, cfg.shape, cfg.interpolation, prefiltered=True).float()
 
         mask = None
         if all(s.mask is not None for s in samples):
@@ -120,8 +122,7 @@ class Pipeline:
             if flipped.any() and cfg.augment.lr_label_pairs:
                 labels = _swap_labels(labels, flipped, cfg.augment.lr_label_pairs)
 
-        # Cubic sampling runs in float64 (as scipy); statistics too, then models get float32.
-        image = self._intensity(image, mask, augment, rng).float()
+        image = self._intensity(image, mask, augment, rng)
         return GridBatch(
             image=image,
             affine=affines,
