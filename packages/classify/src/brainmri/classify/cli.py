@@ -1,8 +1,10 @@
-"""Command line of brainmri-classify."""
+"""Command line of brainmri-classify: ``train``, ``evaluate`` and ``predict`` for the sex task."""
 
 from __future__ import annotations
 
 import click
+
+from brainmri.core.training.cli_factory import add_task_commands
 
 from ._version import __version__
 
@@ -11,3 +13,12 @@ from ._version import __version__
 @click.version_option(__version__, prog_name="brainmri-classify")
 def main() -> None:
     """brainmri-classify: sex classification (0 = male, 1 = female) from 3D T1 MRI."""
+
+
+add_task_commands(
+    main,
+    "sex",
+    task_options=[click.option("--threshold", type=float, default=0.5, show_default=True,
+                               help="p(female) at or above which a scan is called female.")],
+    default_arch="resnet3d",
+)

@@ -1,8 +1,10 @@
-"""Command line of brainmri-regress."""
+"""Command line of brainmri-regress: ``train``, ``evaluate`` and ``predict`` for the age task."""
 
 from __future__ import annotations
 
 import click
+
+from brainmri.core.training.cli_factory import add_task_commands
 
 from ._version import __version__
 
@@ -10,4 +12,17 @@ from ._version import __version__
 @click.group(context_settings={"help_option_names": ["-h", "--help"]})
 @click.version_option(__version__, prog_name="brainmri-regress")
 def main() -> None:
-    """brainmri-regress: brain-age regression from 3D T1 MRI."""
+    """brainmri-regress: brain-age regression from 3D T1 MRI (with age-bias correction)."""
+
+
+add_task_commands(
+    main,
+    "age",
+    task_options=[
+        click.option("--loss", type=click.Choice(["l1", "mse", "soft"]), default="l1", show_default=True,
+                     help="l1/mse on standardised age, or soft: SFCN's Gaussian soft labels over 1-year bins (KL)."),
+        click.option("--soft-sigma", type=float, default=1.0, show_default=True,
+                     help="Width (years) of the soft labels."),
+    ],
+    default_arch="sfcn",
+)

@@ -1,0 +1,62 @@
+"""The ``sex`` task: binary classification, class 0 male, 1 female."""
+
+from __future__ import annotations
+
+import numpy as np
+import torch
+import torch.nn.functional as F
+
+from brainmri.core.metrics import classification_metrics
+from brainmri.core.tasks import Task
+
+
+class SexTask(Task):
+    """Sex from a T1 scan: two logits, cross-entropy, p(female) as the prediction.
+
+    Task options (``--threshold``): probability of female at or above which a scan is
+    called female (0.5).
+    """
+
+    name = "sex"
+    target = "sex"
+    package = "brainmri-classify"
+    default_arch = "resnet3d"
+    monitor = ("val_loss", "min")
+
+    def prepare(self, options: dict, train_subjects: list) -> dict:
+        sexes = [s.sex for s in train_subjects if s.sex is not None]
+        return {"threshold": float(options.get("threshold", 0.5)),
+                "train_female_fraction": float(np.mean(sexes)) if sexes else None}
+
+    def reference_config(self) -> dict:
+        """Task configuration for a raw reference (VT1) checkpoint."""
+        return {"threshold": 0.5}
+
+    def out_features(self, task_config: dict) -> int:
+        return 2
+
+    def model_options(self, arch: str, task_config: dict) -> dict:
+        return {"head_key": "fc"} if arch == "vt1" else {}
+
+    def loss(self, outputs: torch.Tensor, target: torch.Tensor, task_config: dict) -> torch.Tensor:
+        return F.cross_entropy(outputs, target.long(), ignore_index=-1)
+
+    def decode(self, outputs: torch.Tensor, task_config: dict, calibration: dict | None = None) -> dict:
+        prob = torch.softmax(outputs.float(), dim=1)[:, 1].cpu().numpy().astype(np.float64)
+        threshold = float(task_config.get("threshold", 0.5))
+        return {"prob_female": prob, "pred_sex": (prob >= threshold).astype(np.int64)}
+
+    def metrics(self, records: list[dict], task_config: dict, n_boot: int = 1000, seed: int = 0) -> dict:
+        y = np.array([r["target"] for r in records], dtype=int)
+        p = np.array([r["prob_female"] for r in records], dtype=np.float64)
+        return classification_metrics(y, p, threshold=float(task_config.get("threshold", 0.5)), n_boot=n_boot,
+                                      seed=seed)
+
+    def describe(self, record: dict, target=None) -> dict:
+        if target is None:
+            return {}
+        return {"true_sex": int(target), "correct": int(record["pred_sex"] == int(target))}
+
+
+#: The registered task object (entry point ``sex`` in group ``brainmri.tasks``).
+TASK = SexTask()

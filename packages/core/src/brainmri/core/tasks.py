@@ -1,0 +1,167 @@
+"""The task registry: each task package registers a :class:`Task` under ``brainmri.tasks``.
+
+A run's ``config.json`` records its ``task`` (registry name, e.g. ``sex``) and model; generic
+tooling (``explain``, the training engine, ``load_run``) reaches models only through here, so
+a package such as brainmri-explain works with whichever task packages are installed.
+"""
+
+from __future__ import annotations
+
+import os
+from importlib.metadata import entry_points
+from typing import TYPE_CHECKING, Any
+
+from .errors import BrainmriError
+
+if TYPE_CHECKING:  # pragma: no cover
+    import numpy as np
+    import torch
+    from torch import nn
+
+    from .pipeline import GridBatch
+
+#: Entry point group of task packages.
+GROUP = "brainmri.tasks"
+
+
+class Task:
+    """What a task package tells the engine: targets, models, loss, metrics, predictions.
+
+    Subclasses set the class attributes and override the methods they need. Every method
+    takes the run's ``task_config`` (JSON data made by :meth:`prepare` and stored in
+    config.json under ``task_config``) so a saved run is rebuilt exactly.
+
+    Attributes:
+        name: Registry name (``sex``, ``age``).
+        target: Key of the target in a loader batch's ``targets`` (or ``labels``).
+        package: Distribution that provides the task (for messages).
+        architectures: ``--arch`` choices.
+        default_arch: ``--arch`` default.
+        monitor: ``(metric, "min"|"max")`` picking the best checkpoint and early stopping.
+        with_labels: Whether samples need label maps (segmentation).
+    """
+
+    name: str = ""
+    target: str = ""
+    package: str = ""
+    architectures: tuple[str, ...] = ("vt1", "resnet3d", "sfcn")
+    default_arch: str = "resnet3d"
+    monitor: tuple[str, str] = ("val_loss", "min")
+    with_labels: bool = False
+
+    # Data ---------------------------------------------------------------------------------
+    def has_target(self, subject) -> bool:
+        """Whether a dataset subject can be used for training/evaluation (its target is known)."""
+        return getattr(subject, self.target, None) is not None
+
+    def prepare(self, options: dict[str, Any], train_subjects: list) -> dict[str, Any]:
+        """The task configuration (loss, target scaling...) from CLI options and training subjects."""
+        return dict(options)
+
+    def target_tensor(self, batch: dict, grid: GridBatch, task_config: dict) -> torch.Tensor:
+        """Targets of a loader batch as a tensor on the grid's device."""
+        return batch["targets"][self.target].to(grid.image.device)
+
+    # Model --------------------------------------------------------------------------------
+    def out_features(self, task_config: dict) -> int:
+        """Size of the network's head."""
+        raise NotImplementedError
+
+    def model_options(self, arch: str, task_config: dict) -> dict[str, Any]:
+        """Architecture keyword arguments (e.g. the VT1 head key matching reference checkpoints)."""
+        return {}
+
+    def build_model(self, model_config: dict) -> nn.Module:
+        """The network described by config.json's ``model`` entry (``arch``, ``out_features``, ``options``)."""
+        from .models import build_model
+
+        return build_model(model_config["arch"], int(model_config["out_features"]), **model_config.get("options", {}))
+
+    def gradcam_layer(self, arch: str) -> str:
+        """Name of the module Grad-CAM should hook by default (the last convolutional stage)."""
+        return {"vt1": "conv4", "resnet3d": "layer4", "sfcn": "feature_extractor.4"}.get(arch, "")
+
+    # Training and outputs -----------------------------------------------------------------
+    def loss(self, outputs: torch.Tensor, target: torch.Tensor, task_config: dict) -> torch.Tensor:
+        raise NotImplementedError
+
+    def decode(self, outputs: torch.Tensor, task_config: dict,
+               calibration: dict | None = None) -> dict[str, np.ndarray]:
+        """Network outputs ``(B, out_features)`` -> named per-sample predictions (arrays of ``B``)."""
+        raise NotImplementedError
+
+    def metrics(self, records: list[dict], task_config: dict, n_boot: int = 1000, seed: int = 0) -> dict:
+        """Metrics of prediction records (each has ``target`` and :meth:`decode`'s fields)."""
+        raise NotImplementedError
+
+    def summary(self, metrics: dict) -> dict[str, float]:
+        """Flat ``name -> number`` of the metrics worth logging per epoch."""
+        return {k: v["value"] for k, v in metrics.items() if isinstance(v, dict) and "value" in v}
+
+    def calibrate(self, val_records: list[dict], task_config: dict) -> dict | None:
+        """Post-processing fitted on the validation split (stored as calibration.json), or None."""
+        return None
+
+    def describe(self, record: dict, target: Any = None) -> dict:
+        """Extra columns of a ``predict`` row when the true target is given (e.g. brain-age gap)."""
+        return {}
+
+
+def _entry_points():
+    return {ep.name: ep for ep in entry_points(group=GROUP)}
+
+
+def available_tasks() -> list[str]:
+    """Names of the tasks provided by the installed packages."""
+    return sorted(_entry_points())
+
+
+def get_task(name: str) -> Task:
+    """The registered task called ``name``.
+
+    Raises:
+        BrainmriError: No installed package provides it (the message lists what is installed).
+    """
+    eps = _entry_points()
+    if name not in eps:
+        have = ", ".join(sorted(eps)) or "none"
+        raise BrainmriError(
+            f"task {name!r} is not installed (installed tasks: {have}); install the package that provides it, "
+            "e.g. brainmri-classify (sex), brainmri-regress (age) or brainmri-segment"
+        )
+    task = eps[name].load()
+    return task() if isinstance(task, type) else task
+
+
+def load_run(run_dir: str | os.PathLike, device="cpu", checkpoint: str = "best"):
+    """Rebuild a trained model from a run folder through the registry.
+
+    Args:
+        run_dir: The folder ``train`` wrote.
+        device: Where to put the model (``auto``, ``cpu``, ``cuda``...).
+        checkpoint: ``best`` (falls back to ``last`` when absent) or ``last``.
+
+    Returns:
+        ``(task, model, pipeline_config, config)``: the :class:`Task`, the network in eval
+        mode on ``device`` with the checkpoint's weights, the :class:`PipelineConfig` and the
+        run's config.json as a dict (``config["calibration"]`` holds calibration.json, if any).
+    """
+    from .devices import resolve_device
+    from .pipeline import PipelineConfig
+    from .training.checkpoints import load_checkpoint
+    from .training.rundir import RunDir
+
+    run = RunDir(run_dir).require()
+    config = run.read_config()
+    task = get_task(config["task"])
+    model = task.build_model(config["model"])
+    path = run.best_checkpoint if checkpoint == "best" and run.best_checkpoint.is_file() else run.last_checkpoint
+    state = load_checkpoint(path)
+    try:
+        model.load_state_dict(state["model"], strict=True)
+    except (KeyError, RuntimeError) as exc:
+        raise BrainmriError(f"{path}: weights do not match the run's model ({str(exc).splitlines()[0]})") from None
+    model.to(resolve_device(device)).eval()
+    config = dict(config)
+    config["calibration"] = run.read_calibration()
+    return task, model, PipelineConfig.from_dict(config["pipeline"]), config

@@ -1,0 +1,137 @@
+"""The training engine: run folder, checkpoints, early stopping, accumulation, kill and resume."""
+
+from __future__ import annotations
+
+import csv
+import json
+import os
+import signal
+import subprocess
+import sys
+import time
+
+import pytest
+import torch
+
+from brainmri.core.tasks import get_task
+from brainmri.core.training import TrainConfig, train
+from brainmri.core.training.synthdata import write_phantom_table
+
+GRID = {"spacing": 6.0, "shape": 32}
+
+
+@pytest.fixture(scope="module")
+def table(tmp_path_factory):
+    """16 small phantoms (6 mm voxels, random orientations) as a table dataset."""
+    return write_phantom_table(tmp_path_factory.mktemp("data"), n=16, seed=3, spacing=6.0, orientation=None)
+
+
+def _log(run) -> list[dict]:
+    with open(run / "log.csv", newline="") as fh:
+        return list(csv.DictReader(fh))
+
+
+def _weights(path) -> dict:
+    state = torch.load(path, map_location="cpu", weights_only=True)
+    return state["model"]
+
+
+def _train(table, out, **config):
+    options = {"epochs": 2, "batch_size": 4, "lr": 1e-3, "augment": False, "patience": 0, **config}
+    return train(get_task("sex"), out, dataset="table", root=table, arch="vt1", train_config=TrainConfig(**options),
+                 model_options={"dropout": 0.0}, device="cpu", progress=False, evaluate_after=False, **GRID)
+
+
+def test_run_folder_layout_and_checkpoints(table, tmp_path):
+    run = _train(table, tmp_path / "run")
+    config = json.loads((run.path / "config.json").read_text())
+    assert config["task"] == "sex" and config["arch"] == "vt1"
+    assert config["pipeline"]["shape"] == [32, 32, 32] and config["train"]["epochs"] == 2
+    split = json.loads((run.path / "split.json").read_text())
+    assert not set(split["train"]) & set(split["val"]) and len(split["train"]) + len(split["val"]) + len(
+        split["test"]) == 16
+    rows = _log(run.path)
+    assert [int(r["epoch"]) for r in rows] == [1, 2]
+    assert all(float(r["train_loss"]) > 0 and float(r["val_loss"]) > 0 for r in rows)
+    last = torch.load(run.last_checkpoint, map_location="cpu", weights_only=True)
+    assert last["epoch"] == 2 and last["finished"] is True
+    best = torch.load(run.best_checkpoint, map_location="cpu", weights_only=True)
+    best_row = min(rows, key=lambda r: float(r["val_loss"]))
+    assert best["epoch"] == int(best_row["epoch"]) and best["metric"] == pytest.approx(float(best_row["val_loss"]),
+                                                                                      rel=1e-5)
+    assert not list(run.path.rglob("*.part*"))  # atomic writes leave no temporary files
+    # A second train into the same folder is refused (resume instead).
+    from brainmri.core.errors import BrainmriError
+
+    with pytest.raises(BrainmriError, match="already holds a run"):
+        _train(table, run.path)
+
+
+def test_early_stopping_stops_when_the_monitor_stalls(table, tmp_path):
+    # lr 0: the validation loss never improves after epoch 1, so patience 2 stops at epoch 3.
+    run = _train(table, tmp_path / "run", epochs=10, lr=0.0, patience=2, scheduler="none")
+    assert [int(r["epoch"]) for r in _log(run.path)] == [1, 2, 3]
+    last = torch.load(run.last_checkpoint, map_location="cpu", weights_only=True)
+    assert last["finished"] and last["epoch"] == 3 and last["best_epoch"] == 1
+
+
+def test_gradient_accumulation_matches_the_larger_batch(table, tmp_path):
+    # No dropout, no augmentation, per-sample normalisation: 2 x 2 accumulated == one batch of 4.
+    a = _train(table, tmp_path / "a", batch_size=4, epochs=1)
+    b = _train(table, tmp_path / "b", batch_size=2, accumulate=2, epochs=1)
+    assert_same_weights(_weights(a.last_checkpoint), _weights(b.last_checkpoint))
+    assert float(_log(a.path)[0]["val_loss"]) == pytest.approx(float(_log(b.path)[0]["val_loss"]), rel=1e-4)
+
+
+def assert_same_weights(wa: dict, wb: dict, atol: float = 1e-5) -> None:
+    """Equal up to float rounding. Adam turns gradients that are pure rounding noise (the conv biases
+    an instance norm cancels, the odd weight whose gradient is ~0) into full-size steps, so those
+    biases are skipped and 0.1% of the other elements may differ."""
+    assert wa.keys() == wb.keys()
+    for key in wa:
+        if key.startswith("conv") and key.endswith("bias"):
+            continue
+        close = torch.isclose(wa[key], wb[key], atol=atol, rtol=0)
+        assert close.float().mean() >= 0.999, (key, (wa[key] - wb[key]).abs().max())
+
+
+def _cli(*args, **kw):
+    env = {**os.environ, "OMP_NUM_THREADS": "1"}
+    return subprocess.Popen([sys.executable, "-m", "brainmri.classify", *args], env=env,
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, **kw)
+
+
+def test_killed_run_resumes_to_the_same_result(table, tmp_path):
+    """SIGKILL after the first epoch's checkpoint, --resume, finish: same log and weights as no kill."""
+    run = tmp_path / "killed"
+    args = ["train", "--dataset", "table", "--root", str(table), "--arch", "vt1", "--spacing", "6", "--shape", "32",
+            "--epochs", "4", "--batch-size", "4", "--device", "cpu", "--seed", "5", "--quiet", "--patience", "0"]
+    proc = _cli(*args, "--out", str(run))
+    deadline = time.time() + 120
+    while not (run / "checkpoints" / "last.pt").exists():
+        assert proc.poll() is None, proc.communicate()[1]
+        assert time.time() < deadline
+        time.sleep(0.01)
+    proc.send_signal(signal.SIGKILL)
+    proc.wait()
+    killed_at = torch.load(run / "checkpoints" / "last.pt", map_location="cpu", weights_only=True)["epoch"]
+    assert 1 <= killed_at < 4
+
+    resumed = _cli("train", "--resume", str(run), "--device", "cpu", "--quiet")
+    out, err = resumed.communicate(timeout=300)
+    assert resumed.returncode == 0, err
+    rows = _log(run)
+    assert [int(r["epoch"]) for r in rows] == [1, 2, 3, 4]
+    last = torch.load(run / "checkpoints" / "last.pt", map_location="cpu", weights_only=True)
+    assert last["epoch"] == 4 and last["finished"]
+    best = torch.load(run / "checkpoints" / "best.pt", map_location="cpu", weights_only=True)
+    assert best["epoch"] == int(min(rows, key=lambda r: float(r["val_loss"]))["epoch"])
+    assert (run / "metrics.json").is_file() and (run / "predictions.csv").is_file()
+    assert not list(run.rglob("*.part*"))
+
+    straight = _cli(*args, "--out", str(tmp_path / "straight"))
+    out, err = straight.communicate(timeout=300)
+    assert straight.returncode == 0, err
+    for a, b in zip(rows, _log(tmp_path / "straight")):
+        assert float(a["val_loss"]) == pytest.approx(float(b["val_loss"]), rel=1e-4)
+    assert_same_weights(last["model"], _weights(tmp_path / "straight" / "checkpoints" / "last.pt"))

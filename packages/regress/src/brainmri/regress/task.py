@@ -1,0 +1,101 @@
+"""The ``age`` task: brain-age regression with L1, MSE or SFCN's soft-label loss."""
+
+from __future__ import annotations
+
+import numpy as np
+import torch
+import torch.nn.functional as F
+
+from brainmri.core.metrics import mae, regression_metrics
+from brainmri.core.tasks import Task
+
+from .bias import apply_bias, fit_bias
+from .losses import LOSSES, age_bins, expected_age, soft_label_loss
+
+
+class AgeTask(Task):
+    """Age in years from a T1 scan.
+
+    Task options: ``loss`` (``l1``, ``mse`` or ``soft``) and ``soft_sigma`` (years). L1/MSE
+    networks predict the age standardised with the training cohort's mean and std (stored in
+    the run); soft-label networks predict a distribution over 1-year bins spanning the
+    cohort's ages, whose mean is the prediction. A linear age-bias correction fitted on the
+    validation split is stored in calibration.json and applied to ``pred_age``.
+    """
+
+    name = "age"
+    target = "age"
+    package = "brainmri-regress"
+    default_arch = "sfcn"
+    monitor = ("val_mae", "min")
+
+    def prepare(self, options: dict, train_subjects: list) -> dict:
+        loss = options.get("loss") or "l1"
+        if loss not in LOSSES:
+            raise ValueError(f"loss must be one of {LOSSES}, got {loss!r}")
+        ages = np.array([s.age for s in train_subjects if s.age is not None], dtype=np.float64)
+        if ages.size == 0:
+            raise ValueError("no training subject has an age")
+        config = {"loss": loss, "age_mean": float(ages.mean()), "age_std": float(max(ages.std(), 1.0))}
+        if loss == "soft":
+            config["bins"] = age_bins(ages).tolist()
+            config["soft_sigma"] = float(options.get("soft_sigma") or 1.0)
+        return config
+
+    def reference_config(self) -> dict:
+        """Task configuration for a raw reference (VT1) checkpoint: the output is the age."""
+        return {"loss": "l1", "age_mean": 0.0, "age_std": 1.0}
+
+    def out_features(self, task_config: dict) -> int:
+        return len(task_config["bins"]) if task_config.get("loss") == "soft" else 1
+
+    def model_options(self, arch: str, task_config: dict) -> dict:
+        return {"head_key": "fc1"} if arch == "vt1" else {}
+
+    def loss(self, outputs: torch.Tensor, target: torch.Tensor, task_config: dict) -> torch.Tensor:
+        known = torch.isfinite(target)
+        outputs, target = outputs[known], target[known].float()
+        if task_config["loss"] == "soft":
+            centres = torch.tensor(task_config["bins"], device=outputs.device)
+            return soft_label_loss(outputs, target, centres, task_config.get("soft_sigma", 1.0))
+        z = (target - task_config["age_mean"]) / task_config["age_std"]
+        fn = F.l1_loss if task_config["loss"] == "l1" else F.mse_loss
+        return fn(outputs[:, 0], z)
+
+    def raw_age(self, outputs: torch.Tensor, task_config: dict) -> np.ndarray:
+        """Uncorrected predicted ages ``(B,)``."""
+        if task_config["loss"] == "soft":
+            age = expected_age(outputs, torch.tensor(task_config["bins"]))
+        else:
+            age = outputs[:, 0].float() * task_config["age_std"] + task_config["age_mean"]
+        return age.detach().cpu().numpy().astype(np.float64)
+
+    def decode(self, outputs: torch.Tensor, task_config: dict, calibration: dict | None = None) -> dict:
+        raw = self.raw_age(outputs, task_config)
+        correction = (calibration or {}).get("age_bias")
+        return {"pred_age": apply_bias(raw, correction), "pred_age_uncorrected": raw}
+
+    def metrics(self, records: list[dict], task_config: dict, n_boot: int = 1000, seed: int = 0) -> dict:
+        y = np.array([r["target"] for r in records], dtype=np.float64)
+        pred = np.array([r["pred_age"] for r in records], dtype=np.float64)
+        raw = np.array([r.get("pred_age_uncorrected", r["pred_age"]) for r in records], dtype=np.float64)
+        out = regression_metrics(y, pred, n_boot=n_boot, seed=seed)
+        if not np.allclose(pred, raw):
+            out["before_bias_correction"] = regression_metrics(y, raw, n_boot=n_boot, seed=seed)
+        out["mean_age_predictor_mae"] = mae(y, np.full_like(y, task_config.get("age_mean", float(np.mean(y)))))
+        return out
+
+    def calibrate(self, val_records: list[dict], task_config: dict) -> dict | None:
+        known = [r for r in val_records if r["target"] is not None]
+        correction = fit_bias([r["target"] for r in known],
+                              [r.get("pred_age_uncorrected", r["pred_age"]) for r in known])
+        return {"age_bias": correction}
+
+    def describe(self, record: dict, target=None) -> dict:
+        if target is None:
+            return {}
+        return {"true_age": float(target), "brain_age_gap": float(record["pred_age"]) - float(target)}
+
+
+#: The registered task object (entry point ``age`` in group ``brainmri.tasks``).
+TASK = AgeTask()

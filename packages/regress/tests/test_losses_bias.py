@@ -1,0 +1,52 @@
+"""Soft-label loss and age-bias correction against hand computations."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+import torch
+from scipy import stats
+
+from brainmri.regress.bias import apply_bias, fit_bias
+from brainmri.regress.losses import age_bins, expected_age, soft_label_loss, soft_labels
+
+
+def test_bins_span_the_cohort_in_one_year_steps():
+    centres = age_bins([23.4, 61.2, 44.0])
+    assert np.allclose(np.diff(centres), 1.0)
+    assert centres[0] - 0.5 <= 23.4 - 2 and centres[-1] + 0.5 >= 61.2 + 2
+
+
+def test_soft_labels_are_the_gaussian_mass_of_each_bin():
+    centres = torch.arange(20.5, 60.5, 1.0, dtype=torch.float64)
+    labels = soft_labels(torch.tensor([35.3], dtype=torch.float64), centres, sigma=1.0)[0]
+    edges = np.arange(20.0, 61.0, 1.0)
+    mass = np.diff(stats.norm.cdf(edges, loc=35.3, scale=1.0))
+    assert np.allclose(labels.numpy(), mass / mass.sum(), atol=1e-9)
+    assert int(labels.argmax()) == 15  # the bin [35, 36)
+
+
+def test_soft_label_loss_is_zero_at_the_target_and_grows_away_from_it():
+    centres = torch.arange(20.5, 60.5, 1.0)
+    age = torch.tensor([30.0, 50.0])
+    target = soft_labels(age.double(), centres.double()).float()
+    perfect = torch.log(target.clamp_min(1e-30))
+    assert float(soft_label_loss(perfect, age, centres)) == pytest.approx(0.0, abs=1e-4)
+    shifted = torch.log(soft_labels(age.double() + 5, centres.double()).float().clamp_min(1e-30))
+    assert float(soft_label_loss(shifted, age, centres)) > 1.0
+    assert expected_age(perfect, centres).numpy() == pytest.approx([30.0, 50.0], abs=0.05)
+
+
+def test_bias_fit_recovers_a_known_regression_to_the_mean():
+    rng = np.random.default_rng(0)
+    age = rng.uniform(20, 80, 200)
+    pred = 0.6 * age + 20 + rng.normal(0, 1, 200)
+    fit = fit_bias(age, pred)
+    assert fit["slope"] == pytest.approx(0.6, abs=0.02) and fit["intercept"] == pytest.approx(20, abs=1.0)
+    corrected = apply_bias(pred, fit)
+    assert abs(stats.pearsonr(corrected - age, age)[0]) < 0.1 < abs(stats.pearsonr(pred - age, age)[0])
+
+
+def test_bias_fit_refuses_a_degenerate_slope():
+    fit = fit_bias([20, 40, 60, 80], [50, 50.1, 49.9, 50])
+    assert fit["slope"] == 1.0 and fit["intercept"] == 0.0 and "note" in fit
