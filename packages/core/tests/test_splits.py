@@ -139,3 +139,21 @@ def test_split_cli_on_synthetic_ixi_and_adni(tmp_path_factory):
         main, ["split", "--dataset", "ixi", "--root", str(tmp_path_factory.mktemp("e")), "-o", str(out)]
     )
     assert result.exit_code == 1 and "error:" in result.output and "Traceback" not in result.output
+
+
+def test_training_default_split_keeps_harp_published_test_set(tmp_path):
+    import warnings
+
+    from brainmri.core.datasets import load_dataset
+    from brainmri.core.splits import default_split
+    from brainmri.core.testing import synthetic_dataset
+
+    synthetic_dataset(tmp_path / "adni", "adni", subjects=10, seed=3)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        subjects = load_dataset("adni", tmp_path / "adni").subjects
+    published_test = {s.subject_id for s in subjects if s.extra["split"] == "test"}
+    assert published_test, "the synthetic HarP layout has a Labels_35 test part"
+    split = default_split(subjects, val=0.2, test=0.5, seed=0)
+    assert set(split.test) == published_test  # --test is not applied to HarP
+    assert not set(split.train) & published_test and not set(split.val) & published_test

@@ -271,3 +271,18 @@ def save_folds(folds: Sequence[Split], path: str | os.PathLike) -> Path:
     }
     write_text_atomic(path, json.dumps(d, indent=1) + "\n")
     return Path(path)
+
+
+def default_split(subjects: Sequence, val: float = 0.15, test: float = 0.15, seed: int = 0) -> Split:
+    """The split a training run uses when none is given.
+
+    Layouts with a published test set (HarP: ``Labels_35_NIFTI``, recorded by the reader as
+    ``extra["split"] == "test"``) keep it and carve validation out of their training part;
+    every other dataset gets :func:`make_split`.
+    """
+    published = {s.extra.get("split") for s in subjects}
+    if "test" in published and "train" in published:
+        train = [s for s in subjects if s.extra.get("split") == "train"]
+        fixed = [s for s in subjects if s.extra.get("split") == "test"]
+        return Split.from_fixed(train, fixed, val=val, seed=seed)
+    return make_split(subjects, val, test, seed)
