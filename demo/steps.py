@@ -75,7 +75,73 @@ def preprocess(ctx: Context) -> list[str]:
     return lines
 
 
+def skullstrip(ctx: Context) -> list[str]:
+    """HD-BET (original v1 weights, fast mode on CPU) with QC, and a mask overlay PNG."""
+    from brainmri.core.hdbet import BrainExtractor
+    from brainmri.core.io import load_volume, save_volume, scan_stem
+    from brainmri.core.plotting import overlay_png
+
+    out = ctx.out / "skullstrip"
+    extractor = BrainExtractor(device="auto")  # CPU: fast, no TTA; CUDA: accurate with TTA
+    lines = [f"HD-BET: {extractor!r}", "",
+             "| scan | brain (cm3) | components | L/R asymmetry | QC | mask | picture |",
+             "|---|---|---|---|---|---|---|"]
+    ctx.made["masks"] = {}
+    for path in ctx.made["demo_scans"]:
+        vol = load_volume(path)
+        result = extractor.extract(vol)
+        mask = save_volume(result.mask, out / f"{scan_stem(path)}_mask.nii.gz", like=vol)
+        png = overlay_png(vol, result.mask, out / f"{scan_stem(path)}_mask.png")
+        ctx.made["masks"][path] = mask
+        qc = result.qc
+        verdict = "ok" if qc.ok else "FLAGGED: " + "; ".join(qc.messages())
+        lines.append(f"| `{path.name}` | {qc.brain_cm3:.0f} | {qc.components} | {qc.lr_asymmetry:.1%} | {verdict} | "
+                     f"`{ctx.rel(mask)}` | ![{path.name}]({ctx.rel(png)}) |")
+    lines += ["", "A flagged mask is never passed on silently: HD-BET was trained on real T1 heads, so a synthetic "
+              "phantom may well be flagged; the QC is the point."]
+    return lines
+
+
+def tasks(ctx: Context) -> list[str]:
+    """Sex and age, trained briefly on phantoms, full head vs brain only (brainmri-classify/-regress)."""
+    from brainmri.core.training.demo import demo_tasks
+
+    scan = ctx.scans[0] if ctx.scans else None
+    report = demo_tasks(ctx.out / "tasks", scan=scan, subjects=32 if ctx.quick else 48,
+                        epochs=4 if ctx.quick else 15, device="auto")
+    ctx.made["tasks_dir"] = report.parent
+    text = report.read_text().splitlines()
+    body = [line.replace("](", "](tasks/") if line.startswith("![") else line for line in text[1:]]
+    return [f"Runs and report: `{ctx.rel(report.parent)}`", *[line.replace("## ", "### ") for line in body]]
+
+
+def explain(ctx: Context) -> list[str]:
+    """Grad-CAM of the sex classifiers: how much of the attribution lies outside the brain."""
+    import csv
+
+    from brainmri.explain.demo import explain_demo
+
+    tasks_dir = ctx.made["tasks_dir"]
+    with open(tasks_dir / "data" / "subjects.csv", newline="") as fh:
+        first = next(csv.DictReader(fh))
+    scan, mask = tasks_dir / "data" / first["image"], tasks_dir / "data" / first["mask"]
+    runs = {"full head": tasks_dir / "sex_full_head", "brain only": tasks_dir / "sex_brain_only"}
+    rows = explain_demo(runs, scan, mask, ctx.out / "explain", device="auto")
+    lines = [f"Scan `{ctx.rel(scan)}` explained by each sex classifier (Grad-CAM, last convolutional block).", "",
+             "| model | attribution inside brain | outside (skull, face, neck) | brain share of the view |",
+             "|---|---|---|---|"]
+    for row in rows:
+        lines.append(f"| {row['label']} | {float(row['inside_fraction']):.1%} | {float(row['outside_fraction']):.1%} "
+                     f"| {float(row['brain_voxel_fraction']):.1%} |")
+    for png in sorted((ctx.out / "explain").glob("*.png")):
+        lines += ["", f"![{png.stem}]({ctx.rel(png)})"]
+    return lines
+
+
 STEPS = [
     ("Synthetic data", synth),
     ("Preprocessing (one resample)", preprocess),
+    ("Brain extraction (HD-BET)", skullstrip),
+    ("Sex and age (brainmri-classify, brainmri-regress)", tasks),
+    ("Grad-CAM (brainmri-explain)", explain),
 ]
