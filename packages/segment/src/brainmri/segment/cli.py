@@ -1,8 +1,10 @@
-"""Command line of brainmri-segment."""
+"""Command line of brainmri-segment: ``train``, ``predict`` and ``evaluate``."""
 
 from __future__ import annotations
 
 import click
+
+from brainmri.core.cli._common import device_option, handle_errors, on_error_option
 
 from ._version import __version__
 
@@ -11,3 +13,319 @@ from ._version import __version__
 @click.version_option(__version__, prog_name="brainmri-segment")
 def main() -> None:
     """brainmri-segment: hippocampus segmentation (0 background, 1 left, 2 right)."""
+
+
+def _triple(ctx, param, value):
+    if value is None or len(value) == 0:
+        return None
+    if len(value) not in (1, 3):
+        raise click.BadParameter("give one value or three (X Y Z)")
+    return tuple(value) * (3 // len(value))
+
+
+_TTA = click.Choice(["none", "flip-x", "all"])
+
+
+@main.command("train")
+@click.option(
+    "--dataset",
+    type=click.Choice(["adni", "msd"]),
+    help="Layout of --root: adni (EADC-ADNI HarP) or msd (Task04 Hippocampus).",
+)
+@click.option("--root", type=click.Path(exists=True, file_okay=False), help="Dataset folder.")
+@click.option("--out", type=click.Path(), help="Run folder to create.")
+@click.option(
+    "--resume",
+    type=click.Path(exists=True, file_okay=False),
+    help="Continue this run from its last checkpoint (other options come from its config).",
+)
+@click.option(
+    "--arch",
+    type=click.Choice(["vt1-unet", "unet"]),
+    default="vt1-unet",
+    show_default=True,
+    help="vt1-unet: the reference 3D U-Net (unpadded convolutions); unet: smp-3d U-Net.",
+)
+@click.option(
+    "--norm",
+    type=click.Choice(["none", "batch", "instance"]),
+    default=None,
+    help="vt1-unet normalisation (default batch).",
+)
+@click.option(
+    "--base-filters", type=int, default=None, help="vt1-unet channels of the first level (default 32)."
+)
+@click.option("--levels", type=int, default=None, help="vt1-unet resolution levels (default 3).")
+@click.option(
+    "--encoder",
+    type=click.Choice(["resnet18", "resnet34", "efficientnet-b0", "densenet121"]),
+    default=None,
+    help="unet encoder (default resnet18; no pretrained weights).",
+)
+@click.option("--spacing", type=float, multiple=True, callback=_triple, help="Grid voxel size in mm [1].")
+@click.option(
+    "--patch-size",
+    type=int,
+    multiple=True,
+    callback=_triple,
+    help="Network input patch in voxels (1 or 3 values) [64]; rounded up to a valid size.",
+)
+@click.option(
+    "--inference-roi",
+    type=int,
+    multiple=True,
+    callback=_triple,
+    help="Sliding window for validation/evaluation/predict (default: the patch). Larger is faster "
+    "for vt1-unet; without InstanceNorm the values do not depend on it.",
+)
+@click.option("--patches-per-scan", type=int, default=2, show_default=True)
+@click.option(
+    "--foreground-fraction",
+    type=float,
+    default=0.8,
+    show_default=True,
+    help="Share of patches centred on a labelled voxel (the rest anywhere).",
+)
+@click.option("--loss", type=click.Choice(["dice", "ce", "dice_ce"]), default="dice_ce", show_default=True)
+@click.option(
+    "--class-weights", type=float, nargs=3, default=None, help="Weights of background, class 1, class 2."
+)
+@click.option(
+    "--tta", type=_TTA, default="flip-x", show_default=True, help="Mirroring at evaluation and predict."
+)
+@click.option("--epochs", type=int, default=100, show_default=True)
+@click.option(
+    "--batch-size", type=int, default=2, show_default=True, help="Scans per step (x patches per scan)."
+)
+@click.option("--lr", type=float, default=1e-3, show_default=True)
+@click.option("--weight-decay", type=float, default=1e-4, show_default=True)
+@click.option(
+    "--scheduler", type=click.Choice(["cosine", "plateau", "none"]), default="cosine", show_default=True
+)
+@click.option(
+    "--patience", type=int, default=20, show_default=True, help="Early stopping on val Dice (0: off)."
+)
+@click.option("--accumulate", type=int, default=1, show_default=True)
+@click.option("--amp", type=click.Choice(["auto", "bf16", "off"]), default="auto", show_default=True)
+@click.option("--augment/--no-augment", default=True, show_default=True, help="All random augmentation.")
+@click.option(
+    "--rotation", type=float, default=10.0, show_default=True, help="Max rotation about each axis (deg)."
+)
+@click.option("--scale", type=float, default=0.1, show_default=True, help="Max relative scaling.")
+@click.option(
+    "--flip-prob",
+    type=float,
+    default=0.5,
+    show_default=True,
+    help="Left-right mirror probability (adni: labels 1 and 2 swap).",
+)
+@click.option(
+    "--intensity-augment/--no-intensity-augment",
+    default=True,
+    show_default=True,
+    help="Random gamma, bias field and noise.",
+)
+@click.option(
+    "--split-file",
+    type=click.Path(exists=True, dir_okay=False),
+    help="Split JSON; default HarP's own (Labels_100 train, Labels_35 test).",
+)
+@click.option(
+    "--val", type=float, default=0.15, show_default=True, help="Validation share carved from train."
+)
+@click.option("--test", type=float, default=0.15, show_default=True, help="Test share (msd only).")
+@click.option("--seed", type=int, default=0, show_default=True)
+@click.option("--num-workers", type=int, default=0, show_default=True, help="Decoding worker processes.")
+@click.option("--cache-dir", type=click.Path(file_okay=False), help="Disk cache of decoded scans.")
+@click.option("--no-evaluate", is_flag=True, help="Skip segmenting val/test scans at the end.")
+@device_option
+@click.option("--quiet", is_flag=True, help="No progress bars.")
+@handle_errors
+def train(**kw):
+    """Train on label-biased patches and write a run folder (config, split, checkpoints, logs, metrics).
+
+    Example: brainmri-segment train --dataset adni --root HarP/ --out runs/hippo. An epoch
+    is one pass over the training scans; each gives --patches-per-scan patches, most centred
+    on a hippocampus voxel. The best checkpoint is chosen by whole-volume validation Dice;
+    at the end the val and test scans are segmented on their native grids (Dice, HD95).
+    """
+    from brainmri.core.errors import BrainmriError
+    from brainmri.core.training.trainer import TrainConfig
+
+    from .training import train_segmentation
+
+    if kw["resume"]:
+        run = train_segmentation(kw["resume"], resume=True, device=kw["device"], progress=not kw["quiet"])
+        click.echo(f"run complete: {run.path}", err=True)
+        return
+    missing = [f"--{n}" for n in ("dataset", "root", "out") if not kw[n]]
+    if missing:
+        raise BrainmriError(f"train needs {', '.join(missing)} (or --resume RUN)")
+    try:
+        config = TrainConfig(
+            epochs=kw["epochs"],
+            batch_size=kw["batch_size"],
+            lr=kw["lr"],
+            weight_decay=kw["weight_decay"],
+            scheduler=kw["scheduler"],
+            patience=kw["patience"],
+            accumulate=kw["accumulate"],
+            amp=kw["amp"],
+            seed=kw["seed"],
+            augment=kw["augment"],
+            num_workers=kw["num_workers"],
+        )
+    except ValueError as exc:
+        raise BrainmriError(str(exc)) from None
+    model_options = {k: kw[k] for k in ("norm", "base_filters", "levels") if kw[k] is not None}
+    if kw["arch"] == "unet":
+        model_options = {"encoder": kw["encoder"] or "resnet18"}
+    task_options = {
+        "loss": kw["loss"],
+        "class_weights": list(kw["class_weights"]) if kw["class_weights"] else None,
+        "patch_size": list(kw["patch_size"]) if kw["patch_size"] else None,
+        "patches_per_scan": kw["patches_per_scan"],
+        "foreground_fraction": kw["foreground_fraction"],
+        "tta": kw["tta"],
+        "inference_roi": list(kw["inference_roi"]) if kw["inference_roi"] else None,
+    }
+    augment = {"rotation_deg": kw["rotation"], "scale": kw["scale"], "flip_lr_prob": kw["flip_prob"]}
+    if not kw["intensity_augment"]:
+        augment.update(gamma=0.0, noise_std=0.0, bias_field=0.0)
+    run = train_segmentation(
+        kw["out"],
+        dataset=kw["dataset"],
+        root=kw["root"],
+        arch=kw["arch"],
+        spacing=kw["spacing"] or 1.0,
+        train_config=config,
+        task_options=task_options,
+        model_options=model_options,
+        augment=augment,
+        split_file=kw["split_file"],
+        val=kw["val"],
+        test=kw["test"],
+        device=kw["device"],
+        cache_dir=kw["cache_dir"],
+        progress=not kw["quiet"],
+        evaluate_after=not kw["no_evaluate"],
+    )
+    click.echo(f"run complete: {run.path}", err=True)
+
+
+@main.command("predict")
+@click.argument("run", type=click.Path(exists=True, file_okay=False))
+@click.argument("scans", nargs=-1, required=True, type=click.Path())
+@click.option(
+    "-o",
+    "--output",
+    "out_dir",
+    required=True,
+    type=click.Path(file_okay=False),
+    help="Folder for <scan>_hippocampus.nii.gz and hippocampus_volumes.csv.",
+)
+@click.option("--checkpoint", type=click.Choice(["best", "last"]), default="best", show_default=True)
+@click.option("--tta", type=_TTA, default=None, help="Mirroring (default: the run's setting).")
+@click.option("--overlap", type=float, default=None, help="Sliding-window overlap (default: the run's, 0.5).")
+@click.option(
+    "--roi",
+    type=int,
+    multiple=True,
+    callback=_triple,
+    help="Sliding window in voxels (default: the training patch).",
+)
+@click.option("--sw-batch-size", type=int, default=1, show_default=True, help="Windows per forward pass.")
+@click.option(
+    "--largest-component/--all-components",
+    default=None,
+    help="Keep only the largest component per side (default: the run's setting, on).",
+)
+@device_option
+@on_error_option
+@handle_errors
+def predict(
+    run, scans, out_dir, checkpoint, tta, overlap, roi, sw_batch_size, largest_component, device, on_error
+):
+    """Segment SCAN... (files or folders; any orientation) with RUN.
+
+    Writes <scan>_hippocampus.nii.gz in -o DIR with exactly each scan's shape and affine
+    (uint8: 0 background, 1 left, 2 right) and DIR/hippocampus_volumes.csv (mm3 per side).
+    """
+    import sys
+
+    from brainmri.core.cli._common import expand_scans
+
+    from .predict import VOLUMES_CSV, predict_scans
+
+    paths = expand_scans(scans)
+    if not paths:
+        from brainmri.core.errors import BrainmriError
+
+        raise BrainmriError("no scans found in the given paths")
+    report = predict_scans(
+        run,
+        paths,
+        out_dir,
+        device=device,
+        checkpoint=checkpoint,
+        tta=tta,
+        overlap=overlap,
+        roi=roi,
+        sw_batch_size=sw_batch_size,
+        largest_component=largest_component,
+        on_error=on_error,
+    )
+    for row in report.done:
+        vols = "  ".join(f"{k}={v:.0f}" for k, v in row.items() if k.endswith("_mm3"))
+        click.echo(f"{row['output']}  {vols}")
+    if report.done:
+        click.echo(f"volumes: {out_dir}/{VOLUMES_CSV}", err=True)
+    report.echo_summary("scans")
+    if report.skipped:
+        sys.exit(1)
+
+
+@main.command("evaluate")
+@click.option(
+    "--pred",
+    "pred_dir",
+    required=True,
+    type=click.Path(exists=True, file_okay=False),
+    help="Folder of <scan>_hippocampus.nii.gz files from predict.",
+)
+@click.option("--dataset", type=click.Choice(["adni", "msd"]), default="adni", show_default=True)
+@click.option("--root", required=True, type=click.Path(exists=True, file_okay=False), help="Dataset folder.")
+@click.option(
+    "--split",
+    type=click.Choice(["train", "test", "all"]),
+    default="test",
+    show_default=True,
+    help="HarP split: train (Labels_100), test (Labels_35) or all.",
+)
+@click.option(
+    "-o",
+    "--output",
+    type=click.Path(dir_okay=False),
+    help="Per-subject CSV (default PRED/evaluation_<split>.csv; summary JSON beside it).",
+)
+@on_error_option
+@handle_errors
+def evaluate(pred_dir, dataset, root, split, output, on_error):
+    """Dice, HD95 (mm) and volume difference per subject and side, and mean +- sd.
+
+    HD95 is symmetric over surface voxels with the voxel spacing; a side empty in exactly
+    one of prediction and reference gives Dice 0 and HD95 inf (left out of the mean, counted).
+    """
+    import sys
+
+    from .evaluate import CLASSES, evaluate_predictions, summary_lines
+
+    report, summary, path = evaluate_predictions(
+        pred_dir, dataset, root, None if split == "all" else split, out=output, on_error=on_error
+    )
+    for line in summary_lines(summary, CLASSES[dataset]):
+        click.echo(line)
+    click.echo(f"per subject: {path}; summary: {path.with_suffix('.json')}", err=True)
+    report.echo_summary("subjects")
+    if report.skipped:
+        sys.exit(1)
