@@ -125,7 +125,7 @@ def explain(ctx: Context) -> list[str]:
     with open(tasks_dir / "data" / "subjects.csv", newline="") as fh:
         first = next(csv.DictReader(fh))
     scan, mask = tasks_dir / "data" / first["image"], tasks_dir / "data" / first["mask"]
-    runs = {"full head": tasks_dir / "sex_full_head", "brain only": tasks_dir / "sex_brain_only"}
+    runs = {"full_head": tasks_dir / "sex_full_head", "brain_only": tasks_dir / "sex_brain_only"}
     rows = explain_demo(runs, scan, mask, ctx.out / "explain", device="auto")
     lines = [f"Scan `{ctx.rel(scan)}` explained by each sex classifier (Grad-CAM, last convolutional block).", "",
              "| model | attribution inside brain | outside (skull, face, neck) | brain share of the view |",
