@@ -115,17 +115,32 @@ def warp(
         if mode == "cubic":
             chunk = _cubic_sample(data, grid, in_shape)
         else:
-            chunk = F.grid_sample(
-                data.to(dtype),
-                grid,
-                mode="bilinear" if mode == "linear" else "nearest",
-                padding_mode="zeros",
-                align_corners=True,
-            )
+            chunk = _grid_sample(data.to(dtype), grid, "bilinear" if mode == "linear" else "nearest")
         if xs.numel() == nx:  # one chunk: it is the output
             return chunk.to(data.dtype if mode != "cubic" else torch.float64)
         out[:, :, x0 : x0 + xs.numel()] = chunk.to(out.dtype)
     return out
+
+
+def _grid_sample(data: torch.Tensor, grid: torch.Tensor, mode: str) -> torch.Tensor:
+    """``grid_sample`` (zeros outside, align_corners=True) using every CPU thread.
+
+    PyTorch's 3-D CPU kernel parallelises over the batch only, so a batch of one runs on one
+    core. Each sample's points are split into as many parts as there are threads and handed
+    over as a batch against a stride-0 view of the sample (no copy); the values are the same.
+    """
+    batch = data.shape[0]
+    parts = torch.get_num_threads() if data.device.type == "cpu" else 1
+    points = grid[0, ..., 0].numel()
+    if parts < 2 or batch >= parts or points % parts or points < 4096 * parts:
+        return F.grid_sample(data, grid, mode=mode, padding_mode="zeros", align_corners=True)
+    out = []
+    for b in range(batch):
+        src = data[b : b + 1].expand(parts, *data.shape[1:])
+        g = grid[b].reshape(parts, points // parts, 1, 1, 3)
+        val = F.grid_sample(src, g, mode=mode, padding_mode="zeros", align_corners=True)
+        out.append(val.permute(1, 0, 2, 3, 4).reshape(1, data.shape[1], *grid.shape[1:4]))
+    return out[0] if batch == 1 else torch.cat(out)
 
 
 def _memory_order(matrix: torch.Tensor) -> tuple[int, int, int]:
@@ -228,7 +243,7 @@ def _cubic_sample(coeffs: torch.Tensor, grid: torch.Tensor, in_shape) -> torch.T
                 weight = torch.ones_like(vox[..., 0])
                 for i, s in enumerate(sel):
                     weight = weight * (g0, g1)[s][..., i]
-                val = F.grid_sample(coeffs, coord, mode="bilinear", padding_mode="zeros", align_corners=True)
+                val = _grid_sample(coeffs, coord, "bilinear")
                 term = val * weight[:, None]
                 out = term if out is None else out + term
     # As scipy's mode='constant': samples outside the source's extent are 0.
