@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import subprocess
 import sys
 import tempfile
@@ -28,7 +29,7 @@ from pathlib import Path
 
 import numpy as np
 import torch
-from _common import peak_rss_mb, print_table, shared_real, write_json
+from _common import print_table, shared_real, write_json
 
 warnings.filterwarnings("ignore")
 
@@ -52,63 +53,126 @@ def network(encoder: str = "resnet18"):
 
 
 def infer(method: str, image, model, roi, overlap, sw_batch_size):
+    """``ours``: brainmri's blending with the same predictor as MONAI; ``ours-cl``: brainmri's CPU
+    predictor (the same weights run channels-last, as :class:`~brainmri.segment.Segmenter` does)."""
+    channels_last = method == "ours-cl"
+    if channels_last:
+        model = model.to(memory_format=torch.channels_last_3d)
+
     def predictor(x):
-        return torch.softmax(model(x), dim=1)
+        if channels_last:
+            x = x.contiguous(memory_format=torch.channels_last_3d)
+        return torch.softmax(model(x), dim=1).contiguous()
 
-    with torch.inference_mode():
-        if method == "ours":
-            from brainmri.segment.sliding_window import sliding_window_inference
+    try:
+        with torch.inference_mode():
+            if method.startswith("ours"):
+                from brainmri.segment.sliding_window import sliding_window_inference
 
-            return sliding_window_inference(image, predictor, roi, overlap, sw_batch_size=sw_batch_size)
-        from monai.inferers import sliding_window_inference as monai_swi
+                return sliding_window_inference(image, predictor, roi, overlap, sw_batch_size=sw_batch_size)
+            from monai.inferers import sliding_window_inference as monai_swi
 
-        return monai_swi(image, roi, sw_batch_size, predictor, overlap=overlap, mode="gaussian")
+            return monai_swi(image, roi, sw_batch_size, predictor, overlap=overlap, mode="gaussian")
+    finally:
+        model.to(memory_format=torch.contiguous_format)
+
+
+def _rss_mb() -> float:
+    with open("/proc/self/statm") as fh:
+        return int(fh.read().split()[1]) * os.sysconf("SC_PAGE_SIZE") / 2**20
 
 
 def worker(args) -> None:
-    """One method in a fresh process: peak memory above the loaded model and input."""
+    """One method in a fresh process: the most resident memory it adds over the loaded model and
+    input (RSS sampled every 2 ms while it runs)."""
     image, model = head_input(args.spacing), network(args.encoder)
-    if args.method == "monai":
+    if args.worker == "monai":
         import monai.inferers  # noqa: F401  (imported before the baseline, like torch)
-    base = peak_rss_mb()
+    import gc
+    import threading
+
+    gc.collect()
+    base, peak, done = _rss_mb(), [0.0], threading.Event()
+
+    def watch():
+        while not done.is_set():
+            peak[0] = max(peak[0], _rss_mb())
+            time.sleep(0.002)
+
+    thread = threading.Thread(target=watch, daemon=True)
+    thread.start()
     start = time.perf_counter()
-    infer(args.method, image, model, args.roi, args.overlap, args.sw_batch_size)
-    print(json.dumps({"seconds": time.perf_counter() - start, "peak_mb": peak_rss_mb(), "base_mb": base}))
+    infer(args.worker, image, model, args.roi, args.overlap, args.sw_batch_size)
+    seconds = time.perf_counter() - start
+    done.set()
+    thread.join()
+    print(json.dumps({"seconds": seconds, "peak_mb": max(peak[0], _rss_mb()), "base_mb": base}))
 
 
-def compare_inference(args) -> dict:
+METHODS = ("ours", "ours-cl", "monai")
+
+
+def _memory(method: str, args) -> float:
+    """Peak RSS (MiB) a method adds over the loaded model and input, in a fresh process."""
+    cmd = [
+        sys.executable,
+        __file__,
+        "--worker",
+        method,
+        "--roi",
+        str(args.roi),
+        "--overlap",
+        str(args.overlap),
+    ]
+    cmd += [
+        "--encoder",
+        args.encoder,
+        "--spacing",
+        str(args.spacing),
+        "--sw-batch-size",
+        str(args.sw_batch_size),
+    ]
+    proc = subprocess.run(cmd, capture_output=True, text=True, cwd=Path(__file__).parent)
+    if proc.returncode != 0:
+        print(f"memory worker {method} failed: {proc.stderr.strip().splitlines()[-1:]}")
+        return float("nan")
+    result = json.loads(proc.stdout.strip().splitlines()[-1])
+    return result["peak_mb"] - result["base_mb"]
+
+
+def compare_inference(args) -> list[dict]:
     image, model = head_input(args.spacing), network(args.encoder)
-    print(f"input {tuple(image.shape[2:])} at {args.spacing} mm, roi {args.roi}, overlap {args.overlap}", flush=True)
-    outs, times = {}, {"ours": [], "monai": []}
-    for rep in range(args.repeat + 1):  # the first round warms up
-        for method in ("ours", "monai") if rep % 2 == 0 else ("monai", "ours"):
+    shape = "x".join(map(str, image.shape[2:]))
+    print(f"input {shape} at {args.spacing} mm, roi {args.roi}, overlap {args.overlap}", flush=True)
+    outs, times = {}, {m: [] for m in METHODS}
+    for rep in range(args.repeat + 1):  # the first round warms up; the order alternates
+        for method in METHODS if rep % 2 == 0 else METHODS[::-1]:
             start = time.perf_counter()
             outs[method] = infer(method, image, model, args.roi, args.overlap, args.sw_batch_size)
             if rep:
                 times[method].append(time.perf_counter() - start)
-    diff = float((outs["ours"] - outs["monai"]).abs().max())
-    memory = {}
-    for method in ("ours", "monai"):
-        cmd = [sys.executable, __file__, "--worker", method, "--roi", str(args.roi), "--overlap", str(args.overlap),
-               "--encoder", args.encoder, "--spacing", str(args.spacing), "--sw-batch-size", str(args.sw_batch_size)]
-        proc = subprocess.run(cmd, capture_output=True, text=True, cwd=Path(__file__).parent)
-        line = proc.stdout.strip().splitlines()[-1] if proc.returncode == 0 else "{}"
-        memory[method] = json.loads(line)
-    ours, theirs = float(np.median(times["ours"])), float(np.median(times["monai"]))
-    row = {
-        "input": "x".join(map(str, image.shape[2:])),
-        "roi": args.roi,
-        "overlap": args.overlap,
-        "ours_s": ours,
-        "monai_s": theirs,
-        "time_ratio": ours / theirs,
-        "ours_extra_mb": memory["ours"].get("peak_mb", np.nan) - memory["ours"].get("base_mb", np.nan),
-        "monai_extra_mb": memory["monai"].get("peak_mb", np.nan) - memory["monai"].get("base_mb", np.nan),
-        "max_abs_diff": diff,
-    }
-    row["memory_ratio"] = row["ours_extra_mb"] / row["monai_extra_mb"]
-    print_table("Whole-volume sliding window, CPU (ratio = ours / MONAI)", [row], list(row))
-    return row
+    memory = {m: _memory(m, args) for m in METHODS}
+    monai_s = float(np.median(times["monai"]))
+    rows = []
+    for method, what in (("ours", "same predictor"), ("ours-cl", "engine predictor (channels-last)")):
+        ours_s = float(np.median(times[method]))
+        rows.append(
+            {
+                "input": shape,
+                "ours": what,
+                "roi": args.roi,
+                "overlap": args.overlap,
+                "ours_s": ours_s,
+                "monai_s": monai_s,
+                "time_ratio": ours_s / monai_s,
+                "ours_extra_mb": memory[method],
+                "monai_extra_mb": memory["monai"],
+                "memory_ratio": memory[method] / memory["monai"],
+                "max_abs_diff": float((outs[method] - outs["monai"]).abs().max()),
+            }
+        )
+    print_table("Whole-volume sliding window, CPU (ratio = ours / MONAI)", rows, list(rows[0]))
+    return rows
 
 
 def compare_hd95(n: int) -> dict:
@@ -155,7 +219,9 @@ def training_speed(device: str, steps: int, configs: dict, root: Path) -> list[d
         rng = np.random.default_rng(0)
 
         def step(train: bool = True):
-            batch = sampler([samples[i] for i in rng.choice(len(samples), 2, replace=False)], augment=True, rng=rng)
+            batch = sampler(
+                [samples[i] for i in rng.choice(len(samples), 2, replace=False)], augment=True, rng=rng
+            )
             if not train:
                 return batch
             with autocast_context(dev):
@@ -179,9 +245,19 @@ def training_speed(device: str, steps: int, configs: dict, root: Path) -> list[d
         start = time.perf_counter()
         n = sum(len(step()) for _ in range(steps))
         sync()
-        rows.append({"device": device, "config": name, "patch": patch, "patches_per_step": 2 * per_scan,
-                     "sampler_patches_per_s": sampler_rate, "train_patches_per_s": n / (time.perf_counter() - start)})
-    print_table(f"Training patches/s on {device} (synthetic HarP phantoms, augmentation on)", rows, list(rows[0]))
+        rows.append(
+            {
+                "device": device,
+                "config": name,
+                "patch": patch,
+                "patches_per_step": 2 * per_scan,
+                "sampler_patches_per_s": sampler_rate,
+                "train_patches_per_s": n / (time.perf_counter() - start),
+            }
+        )
+    print_table(
+        f"Training patches/s on {device} (synthetic HarP phantoms, augmentation on)", rows, list(rows[0])
+    )
     return rows
 
 
@@ -198,8 +274,9 @@ def gpu_inference(root: Path, repeat: int) -> list[dict]:
     model = build_segmentation_model("vt1-unet", 3).cuda().eval()
     rows = []
     for tta in ("none", "flip-x"):
-        seg = Segmenter(model, PipelineConfig(spacing=1.0, shape=task_config["patch_size"]), task_config, "cuda",
-                        tta=tta)
+        seg = Segmenter(
+            model, PipelineConfig(spacing=1.0, shape=task_config["patch_size"]), task_config, "cuda", tta=tta
+        )
         seg.segment(vol)
         torch.cuda.synchronize()
         times = []
@@ -208,18 +285,28 @@ def gpu_inference(root: Path, repeat: int) -> list[dict]:
             seg.segment(vol)
             torch.cuda.synchronize()
             times.append(time.perf_counter() - start)
-        rows.append({"model": "vt1-unet (base 32, 3 levels)", "roi": seg.roi[0], "tta": tta,
-                     "seconds_per_scan": float(np.median(times)),
-                     "peak_gpu_mb": torch.cuda.max_memory_allocated() / 2**20})
+        rows.append(
+            {
+                "model": "vt1-unet (base 32, 3 levels)",
+                "roi": seg.roi[0],
+                "tta": tta,
+                "seconds_per_scan": float(np.median(times)),
+                "peak_gpu_mb": torch.cuda.max_memory_allocated() / 2**20,
+            }
+        )
     print_table("Whole-scan segmentation on CUDA (1 mm chris_t1, load to native labels)", rows, list(rows[0]))
     return rows
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--quick", action="store_true", help="fewer repeats, overlap 0.25, fewer training steps")
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
+    parser.add_argument(
+        "--quick", action="store_true", help="fewer repeats, overlap 0.25, fewer training steps"
+    )
     parser.add_argument("--out", default=None, help="write results as JSON here")
-    parser.add_argument("--worker", choices=["ours", "monai"], help=argparse.SUPPRESS)
+    parser.add_argument("--worker", choices=list(METHODS), help=argparse.SUPPRESS)
     parser.add_argument("--roi", type=int, default=96)
     parser.add_argument("--overlap", type=float, default=None)
     parser.add_argument("--encoder", default="resnet18")

@@ -110,8 +110,11 @@ def test_unpadded_network_sliding_window_equals_one_pass_over_the_whole_volume()
             margin=margin,
             sw_batch_size=3,
         )
-    assert tiled.shape == whole.shape == (1, 3, 24, 20, 28)
-    assert (tiled - whole).abs().max() < 1e-5
+        abutting = sliding_window_inference(
+            image, lambda x: torch.softmax(net(x), 1), roi_size=(20, 24, 28), overlap=0.0, margin=margin
+        )
+    assert tiled.shape == whole.shape == abutting.shape == (1, 3, 24, 20, 28)
+    assert (tiled - whole).abs().max() < 1e-5 and (abutting - whole).abs().max() < 1e-5
 
 
 def test_mirror_tta_averages_flipped_passes_and_swaps_left_right_after_the_x_flip():

@@ -226,7 +226,12 @@ def train(**kw):
 )
 @click.option("--checkpoint", type=click.Choice(["best", "last"]), default="best", show_default=True)
 @click.option("--tta", type=_TTA, default=None, help="Mirroring (default: the run's setting).")
-@click.option("--overlap", type=float, default=None, help="Sliding-window overlap (default: the run's, 0.5).")
+@click.option(
+    "--overlap",
+    type=float,
+    default=None,
+    help="Sliding-window overlap (default: the run's; 0 for vt1-unet without InstanceNorm, else 0.5).",
+)
 @click.option(
     "--roi",
     type=int,
@@ -281,7 +286,7 @@ def predict(
     if report.done:
         click.echo(f"volumes: {out_dir}/{VOLUMES_CSV}", err=True)
     report.echo_summary("scans")
-    if report.skipped:
+    if report.skipped and not report.done:
         sys.exit(1)
 
 
@@ -289,18 +294,23 @@ def predict(
 @click.option(
     "--pred",
     "pred_dir",
-    required=True,
     type=click.Path(exists=True, file_okay=False),
-    help="Folder of <scan>_hippocampus.nii.gz files from predict.",
+    help="Folder of <scan>_hippocampus.nii.gz files from predict (needs --root).",
+)
+@click.option(
+    "--run",
+    "run_dir",
+    type=click.Path(exists=True, file_okay=False),
+    help="Or a run folder: segment its own split's scans again and update its metrics.json.",
 )
 @click.option("--dataset", type=click.Choice(["adni", "msd"]), default="adni", show_default=True)
-@click.option("--root", required=True, type=click.Path(exists=True, file_okay=False), help="Dataset folder.")
+@click.option("--root", type=click.Path(exists=True, file_okay=False), help="Dataset folder (with --pred).")
 @click.option(
     "--split",
-    type=click.Choice(["train", "test", "all"]),
+    type=click.Choice(["train", "val", "test", "all"]),
     default="test",
     show_default=True,
-    help="HarP split: train (Labels_100), test (Labels_35) or all.",
+    help="HarP split: train (Labels_100), test (Labels_35) or all; with --run, the run's split part.",
 )
 @click.option(
     "-o",
@@ -308,18 +318,39 @@ def predict(
     type=click.Path(dir_okay=False),
     help="Per-subject CSV (default PRED/evaluation_<split>.csv; summary JSON beside it).",
 )
+@device_option
 @on_error_option
 @handle_errors
-def evaluate(pred_dir, dataset, root, split, output, on_error):
+def evaluate(pred_dir, run_dir, dataset, root, split, output, device, on_error):
     """Dice, HD95 (mm) and volume difference per subject and side, and mean +- sd.
 
+    Example: brainmri-segment evaluate --pred preds/ --dataset adni --root HarP/ --split test.
     HD95 is symmetric over surface voxels with the voxel spacing; a side empty in exactly
     one of prediction and reference gives Dice 0 and HD95 inf (left out of the mean, counted).
     """
     import sys
 
-    from .evaluate import CLASSES, evaluate_predictions, summary_lines
+    from brainmri.core.errors import BrainmriError
 
+    from .evaluate import CLASSES, evaluate_predictions, evaluate_run, summary_lines
+
+    if (pred_dir is None) == (run_dir is None):
+        raise BrainmriError("give --pred DIR (with --root) or --run RUN")
+    if run_dir is not None:
+        if split == "all":
+            raise BrainmriError("with --run, --split is one of train, val, test")
+        from brainmri.core.training.rundir import RunDir
+
+        summary = evaluate_run(run_dir, splits=(split,), device=device)[split]
+        classes = RunDir(run_dir).read_config()["task_config"]["classes"]
+        for line in summary_lines(summary, {int(k): v for k, v in classes.items()}):
+            click.echo(line)
+        click.echo(f"updated {run_dir}/metrics.json and predictions.csv", err=True)
+        return
+    if root is None:
+        raise BrainmriError("--pred needs --root (the dataset folder with the reference labels)")
+    if split == "val":
+        raise BrainmriError("HarP splits are train, test or all (val exists only inside a run: use --run)")
     report, summary, path = evaluate_predictions(
         pred_dir, dataset, root, None if split == "all" else split, out=output, on_error=on_error
     )
@@ -327,5 +358,5 @@ def evaluate(pred_dir, dataset, root, split, output, on_error):
         click.echo(line)
     click.echo(f"per subject: {path}; summary: {path.with_suffix('.json')}", err=True)
     report.echo_summary("subjects")
-    if report.skipped:
+    if report.skipped and not report.done:
         sys.exit(1)

@@ -23,13 +23,25 @@ DEMO_TRAIN = {
         "tta": "flip-x",
     },
     "model_options": {"base_filters": 8, "levels": 3, "norm": "batch"},
-    "augment": {"rotation_deg": 0.0, "scale": 0.0, "flip_lr_prob": 0.5, "gamma": 0.0, "noise_std": 0.0,
-                "bias_field": 0.0},
+    "augment": {
+        "rotation_deg": 0.0,
+        "scale": 0.0,
+        "flip_lr_prob": 0.5,
+        "gamma": 0.0,
+        "noise_std": 0.0,
+        "bias_field": 0.0,
+    },
 }
 
 
-def demo_segment(out_dir: str | os.PathLike, subjects: int = 20, epochs: int = 30, seed: int = 0,
-                 device: str = "auto", progress: bool = True) -> dict:
+def demo_segment(
+    out_dir: str | os.PathLike,
+    subjects: int = 20,
+    epochs: int = 30,
+    seed: int = 0,
+    device: str = "auto",
+    progress: bool = True,
+) -> dict:
     """Run the segmentation demo and write its outputs under ``out_dir``.
 
     Writes ``harp/`` (synthetic EADC-ADNI HarP layout), ``run/`` (the run folder),
@@ -68,29 +80,50 @@ def demo_segment(out_dir: str | os.PathLike, subjects: int = 20, epochs: int = 3
     test = load_dataset("adni", root, split="test").subjects
     t_train = time.perf_counter()
     if not (run / "checkpoints" / "last.pt").is_file():
-        train_segmentation(run, dataset="adni", root=root, arch=DEMO_TRAIN["arch"], spacing=DEMO_TRAIN["spacing"],
-                           train_config=TrainConfig(epochs=epochs, batch_size=2, lr=1e-2, patience=0, seed=seed),
-                           task_options=DEMO_TRAIN["task_options"], model_options=DEMO_TRAIN["model_options"],
-                           augment=DEMO_TRAIN["augment"], val=0.0, device=device, progress=progress,
-                           evaluate_after=False)
+        train_segmentation(
+            run,
+            dataset="adni",
+            root=root,
+            arch=DEMO_TRAIN["arch"],
+            spacing=DEMO_TRAIN["spacing"],
+            train_config=TrainConfig(epochs=epochs, batch_size=2, lr=1e-2, patience=0, seed=seed),
+            task_options=DEMO_TRAIN["task_options"],
+            model_options=DEMO_TRAIN["model_options"],
+            augment=DEMO_TRAIN["augment"],
+            val=0.0,
+            device=device,
+            progress=progress,
+            evaluate_after=False,
+        )
     t_predict = time.perf_counter()
     predict_scans(run, [s.image for s in test], pred_dir, device=device, progress=progress)
     report, summary, csv_path = evaluate_predictions(pred_dir, "adni", root, "test")
     first = test[0]
     labels = load_volume(prediction_path(pred_dir, first.image), check_values=False).data
     dice = next(r for r in report.done if r["subject_id"] == first.subject_id)["dice_mean"]
-    overlay = overlay_png(load_volume(first.image), labels, out / "overlay.png", truth=load_labels(first).data,
-                          title=f"held-out {first.subject_id}: Dice {dice:.2f} (synthetic phantom)")
+    overlay = overlay_png(
+        load_volume(first.image),
+        labels,
+        out / "overlay.png",
+        truth=load_labels(first).data,
+        title=f"held-out {first.subject_id}: Dice {dice:.2f} (synthetic phantom)",
+    )
     result = {
         "run": str(run),
         "predictions": str(pred_dir),
         "evaluation_csv": str(csv_path),
         "overlay": str(overlay),
         "n_test": len(report.done),
-        "seconds": {"data": t_train - started, "train": t_predict - t_train,
-                    "predict_and_evaluate": time.perf_counter() - t_predict},
-        "test": {k: summary[k] for k in ("dice_left", "dice_right", "hd95_left", "hd95_right", "dice_mean",
-                                          "hd95_mean") if k in summary},
+        "seconds": {
+            "data": t_train - started,
+            "train": t_predict - t_train,
+            "predict_and_evaluate": time.perf_counter() - t_predict,
+        },
+        "test": {
+            k: summary[k]
+            for k in ("dice_left", "dice_right", "hd95_left", "hd95_right", "dice_mean", "hd95_mean")
+            if k in summary
+        },
     }
     write_text_atomic(out / "summary.json", json.dumps(jsonable(result), indent=2) + "\n")
     return result

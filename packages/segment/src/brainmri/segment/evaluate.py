@@ -104,7 +104,8 @@ def summary_lines(summary: dict, classes) -> list[str]:
             if s is None:
                 continue
             extra = f" ({s['n_inf']} inf: a side empty)" if s.get("n_inf") else ""
-            lines.append(f"{metric}_{name}: {s['mean']:.4g} +- {s['sd']:.3g}{unit} (n={s['n']}){extra}")
+            value = f"{s['mean']:.4g} +- {s['sd']:.3g}{unit}" if s["n"] else "n/a"
+            lines.append(f"{metric}_{name}: {value} (n={s['n']}){extra}")
     return lines
 
 
@@ -123,7 +124,8 @@ def evaluate_predictions(
         dataset: ``adni`` (HarP: 1 left, 2 right) or ``msd`` (1 anterior, 2 posterior).
         root: The dataset folder.
         split: HarP split (``train``: Labels_100, ``test``: Labels_35, None: both).
-        out: Per-subject CSV path (default ``pred_dir/evaluation_<split>.csv``); the summary
+        out: Per-subject CSV path (default ``pred_dir/evaluation_<split>.csv``, ``_all`` for
+            MSD, whose labelled cases are all scored); the summary
             (mean, sd, n per metric) is written beside it as ``.json``.
         on_error: ``fail`` or ``skip`` (missing or mismatched predictions).
 
@@ -152,7 +154,8 @@ def evaluate_predictions(
 
     report = run_batch(subjects, one, on_error=on_error, desc="evaluate", name=lambda s: s.subject_id)
     summary = summarise(report.done)
-    csv_path = Path(out) if out else pred_dir / f"evaluation_{split or 'all'}.csv"
+    part = split if dataset == "adni" and split else "all"
+    csv_path = Path(out) if out else pred_dir / f"evaluation_{part}.csv"
     write_rows(csv_path, report.done)
     from brainmri.core._atomic import write_text_atomic
 

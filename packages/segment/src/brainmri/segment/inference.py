@@ -61,6 +61,15 @@ def default_window(model: torch.nn.Module, task_config: dict) -> tuple[int, int,
     return patch
 
 
+def default_overlap(model: torch.nn.Module, task_config: dict) -> float:
+    """The task's ``overlap``; if unset, 0 for unpadded networks whose values do not depend on the
+    window (every window computes the same value for a voxel, so blending changes nothing), else 0.5."""
+    if task_config.get("overlap") is not None:
+        return float(task_config["overlap"])
+    net = getattr(model, "module", model)
+    return 0.0 if getattr(net, "margin", 0) > 0 and window_independent(net) else 0.5
+
+
 @dataclass
 class Segmentation:
     """Result of :meth:`Segmenter.segment`.
@@ -88,7 +97,7 @@ class Segmenter:
         roi: Sliding window (network input) size; default :func:`default_window`. Networks
             without InstanceNorm give the same values with any window; larger windows are faster
             for unpadded networks (less margin recomputed).
-        overlap: Window overlap; default the task's (0.5).
+        overlap: Window overlap; default :func:`default_overlap`.
         tta: ``none``, ``flip-x`` or ``all``; default the task's.
         largest_component: Keep only the largest component of each class; default the task's.
         sw_batch_size: Windows per forward pass.
@@ -115,7 +124,7 @@ class Segmenter:
         self.task_config = task_config
         self.device = resolve_device(device) if device is not None else next(model.parameters()).device
         self.roi, self.tile, self.margin = network_geometry(model, roi or default_window(model, task_config))
-        self.overlap = float(task_config.get("overlap", 0.5) if overlap is None else overlap)
+        self.overlap = float(default_overlap(model, task_config) if overlap is None else overlap)
         self.tta = tta or task_config.get("tta", "none")
         self.largest_component = bool(
             task_config.get("largest_component", True) if largest_component is None else largest_component
@@ -140,10 +149,16 @@ class Segmenter:
         """Window -> class probabilities (softmax), with the configured TTA."""
         from brainmri.core.training.inference import autocast_context
 
+        channels_last = self.device.type == "cpu"
+        if channels_last:  # oneDNN's channels-last 3D convolutions run ~20-25% faster on CPU
+            self.model.to(memory_format=torch.channels_last_3d)
+
         def forward(x: torch.Tensor) -> torch.Tensor:
+            if channels_last:
+                x = x.contiguous(memory_format=torch.channels_last_3d)
             with autocast_context(self.device, self.amp):
                 out = self.model(x)
-            return torch.softmax(out.float(), dim=1)
+            return torch.softmax(out.float(), dim=1).contiguous()
 
         return mirror_tta(forward, self.tta, self.lr_pairs)
 

@@ -13,8 +13,13 @@ from brainmri.core.volume import Volume
 COLOURS = {"left": "tab:red", "right": "tab:blue", "truth": "yellow"}
 
 
-def overlay_png(image: Volume, labels: np.ndarray, path: str | os.PathLike, truth: np.ndarray | None = None,
-                title: str = "") -> Path:
+def overlay_png(
+    image: Volume,
+    labels: np.ndarray,
+    path: str | os.PathLike,
+    truth: np.ndarray | None = None,
+    title: str = "",
+) -> Path:
     """Sagittal, coronal and axial slices through the hippocampi with label outlines.
 
     The scan is shown in RAS order (exact reorientation, no resampling) with the patient's
@@ -41,7 +46,11 @@ def overlay_png(image: Volume, labels: np.ndarray, path: str | os.PathLike, trut
     pred = reorient(image.with_data(np.asarray(labels)), "RAS").data
     ref = None if truth is None else reorient(image.with_data(np.asarray(truth)), "RAS").data
     focus = pred > 0 if (pred > 0).any() else (ref > 0 if ref is not None and (ref > 0).any() else None)
-    centre = np.argwhere(focus).mean(axis=0).round().astype(int) if focus is not None else np.array(pred.shape) // 2
+    centre = (
+        np.argwhere(focus).mean(axis=0).round().astype(int)
+        if focus is not None
+        else np.array(pred.shape) // 2
+    )
     spacing = ras.spacing
     views = [("sagittal", 0, (1, 2)), ("coronal", 1, (0, 2)), ("axial", 2, (0, 1))]
     fig, axes = plt.subplots(1, 3, figsize=(13, 4.8))
@@ -55,8 +64,9 @@ def overlay_png(image: Volume, labels: np.ndarray, path: str | os.PathLike, trut
         xs = (np.arange(img.shape[0]) + 0.5) * spacing[a]
         ys = (np.arange(img.shape[1]) + 0.5) * spacing[b]
         if ref is not None and (ref[tuple(take)] > 0).any():
-            ax.contour(xs, ys, (ref[tuple(take)] > 0).T.astype(float), [0.5], colors=COLOURS["truth"],
-                       linewidths=1.2)
+            ax.contour(
+                xs, ys, (ref[tuple(take)] > 0).T.astype(float), [0.5], colors=COLOURS["truth"], linewidths=1.2
+            )
         for value, side in ((1, "left"), (2, "right")):
             mask = pred[tuple(take)] == value
             if mask.any():

@@ -48,11 +48,22 @@ def predict_scans(
         (``file``, ``output``, ``<class>_mm3``).
     """
     from brainmri.core.cli._common import run_batch
+    from brainmri.core.errors import BrainmriError
     from brainmri.core.io import load_volume, save_volume
 
     from .inference import Segmenter
     from .metrics import label_volumes
 
+    scans = [Path(s) for s in scans]
+    seen: dict[Path, Path] = {}
+    for scan in scans:
+        target = prediction_path(out_dir, scan)
+        if target in seen:
+            raise BrainmriError(
+                f"{scan} and {seen[target]} would both be written to {target.name}; "
+                "segment them into different output folders"
+            )
+        seen[target] = scan
     segmenter = Segmenter.from_run(
         run_dir,
         device,
@@ -75,7 +86,7 @@ def predict_scans(
         save_volume(labels, target, like=volume)
         return {"file": str(path), "output": str(target), **label_volumes(labels, volume.affine, classes)}
 
-    report = run_batch([Path(s) for s in scans], one, on_error=on_error, desc="segment")
+    report = run_batch(scans, one, on_error=on_error, desc="segment")
     if report.done:
         write_rows(out_dir / VOLUMES_CSV, report.done)
     return report

@@ -143,7 +143,8 @@ def sliding_window_inference(
         pred = predictor(batch)
         if tuple(pred.shape[2:]) != tile:
             raise ValueError(f"predictor returned {tuple(pred.shape[2:])} for window {roi}; expected {tile}")
-        pred = pred.float() * weight
+        pred = pred.float()
+        pred = pred.mul_(weight) if not pred.requires_grad else pred * weight
         if pred.device != out_device:
             pred = pred.to(out_device)
         if output is None:

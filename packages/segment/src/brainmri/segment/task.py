@@ -21,7 +21,7 @@ DEFAULTS: dict[str, Any] = {
     "inference_roi": None,
     "patches_per_scan": 2,
     "foreground_fraction": 0.8,
-    "overlap": 0.5,
+    "overlap": None,
     "tta": "flip-x",
     "largest_component": True,
 }
@@ -39,7 +39,8 @@ class HippocampusTask(Task):
     Task options: ``loss`` (``dice``, ``ce``, ``dice_ce``), ``class_weights`` (3 numbers),
     ``patch_size`` (network input in voxels), ``inference_roi`` (sliding window; default the
     patch), ``patches_per_scan``, ``foreground_fraction``,
-    ``overlap``, ``tta`` (``none``, ``flip-x``, ``all``), ``largest_component`` and
+    ``overlap`` (None: 0 for an unpadded network without InstanceNorm, whose windows agree
+    exactly, else 0.5), ``tta`` (``none``, ``flip-x``, ``all``), ``largest_component`` and
     ``dataset`` (``adni``/``msd``: class names and the left/right pair swapped by flips).
     """
 

@@ -1,0 +1,274 @@
+"""A short CPU training on synthetic HarP phantoms, then predict and evaluate through the CLI.
+
+One module-scoped run (about a minute on 2 cores) serves every test here: the held-out Dice,
+the run folder, predictions on the native grids of scans stored RAS, LAS and PIL, the
+volume table and the evaluate command.
+"""
+
+from __future__ import annotations
+
+import csv
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import nibabel as nib
+import numpy as np
+import pytest
+from click.testing import CliRunner
+
+from brainmri.core.geometry import mask_centroid_world
+from brainmri.core.io import load_volume, save_volume
+from brainmri.core.orientation import reorient
+from brainmri.core.testing import synthetic_dataset
+from brainmri.segment.cli import main
+
+TRAIN_ARGS = [
+    "--spacing",
+    "3",
+    "--patch-size",
+    "52",
+    "--inference-roi",
+    "128",
+    "--levels",
+    "3",
+    "--base-filters",
+    "8",
+    "--norm",
+    "batch",
+    "--epochs",
+    "20",
+    "--batch-size",
+    "2",
+    "--patches-per-scan",
+    "4",
+    "--foreground-fraction",
+    "0.5",
+    "--class-weights",
+    "1",
+    "10",
+    "10",
+    "--lr",
+    "0.01",
+    "--rotation",
+    "0",
+    "--scale",
+    "0",
+    "--no-intensity-augment",
+    "--val",
+    "0",
+    "--tta",
+    "flip-x",
+    "--device",
+    "cpu",
+    "--quiet",
+]
+
+
+@pytest.fixture(scope="module")
+def trained(tmp_path_factory):
+    root = tmp_path_factory.mktemp("harp")
+    manifest = synthetic_dataset(root, "adni", subjects=16, seed=3)
+    run = tmp_path_factory.mktemp("runs") / "hippo"
+    result = CliRunner().invoke(
+        main,
+        ["train", "--dataset", "adni", "--root", str(root), "--out", str(run), *TRAIN_ARGS],
+        catch_exceptions=False,
+    )
+    assert result.exit_code == 0, result.output
+    return root, run, manifest
+
+
+def _test_scans(root: Path, manifest: dict) -> list[Path]:
+    return [root / s["image"] for s in manifest["subjects"].values() if s["split"] == "test"]
+
+
+def test_run_folder_uses_harps_own_split(trained):
+    root, run, manifest = trained
+    config = json.loads((run / "config.json").read_text())
+    assert config["task"] == "hippocampus" and config["arch"] == "vt1-unet"
+    assert config["model"]["out_features"] == 3 and config["task_config"]["classes"] == {
+        "1": "left",
+        "2": "right",
+    }
+    assert config["pipeline"]["augment"]["lr_label_pairs"] == [[1, 2]]
+    split = json.loads((run / "split.json").read_text())
+    truth = manifest["subjects"]
+    assert sorted(split["test"]) == sorted(k for k, v in truth.items() if v["split"] == "test")
+    assert sorted(split["train"] + split["val"]) == sorted(
+        k for k, v in truth.items() if v["split"] == "train"
+    )
+    assert (run / "checkpoints" / "last.pt").is_file()
+    with open(run / "log.csv") as fh:
+        log = list(csv.DictReader(fh))
+    assert len(log) == 20 and float(log[-1]["train_loss"]) < float(log[0]["train_loss"])
+
+
+def test_held_out_dice_is_well_above_chance(trained):
+    _, run, _ = trained
+    metrics = json.loads((run / "metrics.json").read_text())["test"]
+    assert metrics["n"] == 4
+    # Chance (a random 3-class map) scores about 0.01 on structures this small.
+    assert metrics["dice_left"]["mean"] > 0.5 and metrics["dice_right"]["mean"] > 0.5
+    assert metrics["hd95_left"]["n_inf"] == 0 and metrics["hd95_mean"]["mean"] < 15.0
+    with open(run / "predictions.csv") as fh:
+        rows = [r for r in csv.DictReader(fh) if r["split"] == "test"]
+    assert len(rows) == 4 and all(float(r["dice_mean"]) > 0.3 for r in rows)
+
+
+@pytest.fixture(scope="module")
+def predicted(trained, tmp_path_factory):
+    """``predict`` (a real process) on the held-out scans and on RAS/LAS/PIL copies of one of them."""
+    root, run, manifest = trained
+    scans = _test_scans(root, manifest)
+    copies = tmp_path_factory.mktemp("orient")
+    volume = load_volume(scans[0])
+    oriented = {}
+    for code in ("RAS", "LAS", "PIL"):
+        oriented[code] = save_volume(reorient(volume, code), copies / f"copy_{code}.nii.gz")
+    out = tmp_path_factory.mktemp("pred")
+    cmd = [
+        sys.executable,
+        "-m",
+        "brainmri.segment",
+        "predict",
+        str(run),
+        *map(str, scans),
+        str(copies),
+        "-o",
+        str(out),
+        "--device",
+        "cpu",
+    ]
+    proc = subprocess.run(cmd, capture_output=True, text=True, env={**os.environ, "PYTHONWARNINGS": "ignore"})
+    assert proc.returncode == 0, proc.stderr
+    return scans, oriented, out, proc
+
+
+def test_predictions_have_the_input_shape_affine_and_world_sides(predicted):
+    scans, oriented, out, _ = predicted
+    for scan in [*scans, *oriented.values()]:
+        src = nib.load(str(scan))
+        name = Path(scan).name.replace(".nii.gz", "").replace(".nii", "")
+        pred = nib.load(str(out / f"{name}_hippocampus.nii.gz"))
+        assert pred.shape == src.shape and np.allclose(pred.affine, src.affine, atol=1e-6)
+        labels = np.asarray(pred.dataobj)
+        assert labels.dtype == np.uint8 and set(np.unique(labels)) <= {0, 1, 2}
+        assert (
+            mask_centroid_world(labels == 1, pred.affine)[0]
+            < 0
+            < mask_centroid_world(labels == 2, pred.affine)[0]
+        )
+
+
+def test_storage_order_does_not_change_the_segmentation(predicted):
+    _, oriented, out, _ = predicted
+    per_code = {}
+    for code in oriented:
+        img = nib.load(str(out / f"copy_{code}_hippocampus.nii.gz"))
+        per_code[code] = reorient(
+            load_volume(out / f"copy_{code}_hippocampus.nii.gz", check_values=False), "RAS"
+        ).data
+        assert nib.aff2axcodes(img.affine) == tuple(code)
+    ras = per_code["RAS"]
+    for code in ("LAS", "PIL"):
+        for value in (1, 2):
+            a, b = ras == value, per_code[code] == value
+            assert 2 * (a & b).sum() / (a.sum() + b.sum()) > 0.97
+
+
+def test_volume_table_matches_the_label_files(predicted):
+    scans, _, out, proc = predicted
+    with open(out / "hippocampus_volumes.csv") as fh:
+        rows = list(csv.DictReader(fh))
+    assert len(rows) == len(scans) + 3
+    for row in rows:
+        img = nib.load(row["output"])
+        labels = np.asarray(img.dataobj)
+        voxel = abs(np.linalg.det(img.affine[:3, :3]))
+        assert float(row["left_mm3"]) == pytest.approx((labels == 1).sum() * voxel, rel=1e-5)
+        assert float(row["right_mm3"]) == pytest.approx((labels == 2).sum() * voxel, rel=1e-5)
+    assert "hippocampus_volumes.csv" in proc.stderr
+
+
+def test_evaluate_scores_the_prediction_folder(trained, predicted):
+    from brainmri.core.datasets import load_dataset, load_labels
+
+    root, run, _ = trained
+    _, _, out, _ = predicted
+    result = CliRunner().invoke(
+        main,
+        ["evaluate", "--pred", str(out), "--dataset", "adni", "--root", str(root), "--split", "test"],
+        catch_exceptions=False,
+    )
+    assert result.exit_code == 0, result.output
+    assert "dice_left:" in result.output and "hd95_right:" in result.output
+    with open(out / "evaluation_test.csv") as fh:
+        rows = {r["subject_id"]: r for r in csv.DictReader(fh)}
+    summary = json.loads((out / "evaluation_test.json").read_text())
+    subjects = load_dataset("adni", root, split="test").subjects
+    assert set(rows) == {s.subject_id for s in subjects} and summary["n"] == len(subjects)
+    for s in subjects:  # Dice recomputed here from the files
+        pred = np.asarray(
+            nib.load(str(out / f"{Path(s.image).name.split('.nii')[0]}_hippocampus.nii.gz")).dataobj
+        )
+        truth = load_labels(s).data
+        for value, side in ((1, "left"), (2, "right")):
+            p, t = pred == value, truth == value
+            assert float(rows[s.subject_id][f"dice_{side}"]) == pytest.approx(
+                2 * (p & t).sum() / (p.sum() + t.sum()), abs=1e-5
+            )
+    run_metrics = json.loads((run / "metrics.json").read_text())["test"]
+    assert summary["metrics"]["dice_mean"]["mean"] == pytest.approx(
+        run_metrics["dice_mean"]["mean"], abs=1e-6
+    )
+
+
+def test_evaluate_names_a_missing_prediction_and_fails(trained, tmp_path):
+    root, _, _ = trained
+    result = CliRunner().invoke(
+        main, ["evaluate", "--pred", str(tmp_path), "--dataset", "adni", "--root", str(root)]
+    )
+    assert result.exit_code == 1
+    assert "no prediction for" in result.output and "_hippocampus.nii.gz" in result.output
+
+
+def test_train_refuses_an_existing_run(trained):
+    root, run, _ = trained
+    result = CliRunner().invoke(main, ["train", "--dataset", "adni", "--root", str(root), "--out", str(run)])
+    assert result.exit_code == 1 and "already holds a run" in result.output
+
+
+def test_predict_reports_a_bad_scan_in_one_line_and_skips_it_on_request(trained, tmp_path):
+    root, run, manifest = trained
+    bad = tmp_path / "broken.nii.gz"
+    bad.write_bytes(b"not a scan")
+    out = tmp_path / "out"
+    result = CliRunner().invoke(main, ["predict", str(run), str(bad), "-o", str(out), "--device", "cpu"])
+    assert result.exit_code == 1 and f"error: {bad}: not a readable image" in result.output
+    assert "Traceback" not in result.output
+    good = _test_scans(root, manifest)[0]
+    result = CliRunner().invoke(
+        main,
+        ["predict", str(run), str(bad), str(good), "-o", str(out), "--device", "cpu", "--on-error", "skip"],
+    )
+    assert result.exit_code == 0 and "1 scans done, 1 skipped" in result.output
+    assert len(list(out.glob("*_hippocampus.nii.gz"))) == 1
+
+
+def test_overlay_png_is_written(trained, predicted, tmp_path):
+    from brainmri.core.datasets import load_dataset, load_labels
+    from brainmri.segment.plotting import overlay_png
+
+    root, _, _ = trained
+    _, _, out, _ = predicted
+    subject = load_dataset("adni", root, split="test").subjects[0]
+    pred = load_volume(
+        out / f"{Path(subject.image).name.split('.nii')[0]}_hippocampus.nii.gz", check_values=False
+    )
+    path = overlay_png(
+        load_volume(subject.image), pred.data, tmp_path / "overlay.png", load_labels(subject).data
+    )
+    assert path.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n" and path.stat().st_size > 10_000
