@@ -41,6 +41,7 @@ def demo_segment(
     seed: int = 0,
     device: str = "auto",
     progress: bool = True,
+    root: str | os.PathLike | None = None,
 ) -> dict:
     """Run the segmentation demo and write its outputs under ``out_dir``.
 
@@ -56,6 +57,8 @@ def demo_segment(
         seed: Seed of the phantoms and the training.
         device: ``auto``, ``cpu``, ``cuda``.
         progress: Progress bars and epoch lines on stderr.
+        root: An existing HarP-layout folder to use instead of writing ``harp/`` (then
+            ``subjects`` is ignored).
 
     Returns:
         The summary (paths, seconds, test Dice/HD95 mean and sd per side).
@@ -74,9 +77,11 @@ def demo_segment(
 
     out = Path(out_dir)
     out.mkdir(parents=True, exist_ok=True)
-    root, run, pred_dir = out / "harp", out / "run", out / "predictions"
+    run, pred_dir = out / "run", out / "predictions"
     started = time.perf_counter()
-    synthetic_dataset(root, "adni", subjects=subjects, seed=seed)
+    if root is None:
+        root = out / "harp"
+        synthetic_dataset(root, "adni", subjects=subjects, seed=seed)
     test = load_dataset("adni", root, split="test").subjects
     t_train = time.perf_counter()
     if not (run / "checkpoints" / "last.pt").is_file():
