@@ -4,12 +4,12 @@ The engine's :class:`~brainmri.core.training.Trainer` runs the loop (AdamW, sche
 accumulation, checkpoints, resume, logs, DDP); :class:`SegmentTrainer` swaps its pipeline
 for the :class:`~brainmri.segment.sampling.PatchSampler` and validates with whole-volume
 sliding-window Dice. :func:`train_segmentation` writes the run folder (DESIGN.md) with
-HarP's own split by default (Labels_100 train, Labels_35 test, validation carved from train).
+HarP's own split by default (Labels_100 train, Labels_35 test, validation carved from train);
+the run folder's life (start, resume, DDP, evaluation) is the core's :func:`run_training`.
 """
 
 from __future__ import annotations
 
-import datetime
 import os
 from typing import Any
 
@@ -23,8 +23,6 @@ from brainmri.core.training.rundir import RunDir
 from brainmri.core.training.trainer import TrainConfig, Trainer
 
 from .task import TASK
-
-CONFIG_FORMAT = 1
 
 #: Augmentation used for segmentation unless overridden (a left-right flip swaps labels 1 and 2).
 DEFAULT_AUGMENT = {
@@ -112,18 +110,6 @@ class SegmentTrainer(Trainer):
         return row
 
 
-def _versions() -> dict[str, str]:
-    from importlib.metadata import PackageNotFoundError, version
-
-    out = {"torch": torch.__version__}
-    for package in ("brainmri-core", "brainmri-segment", "segmentation-models-pytorch-3d"):
-        try:
-            out[package] = version(package)
-        except PackageNotFoundError:
-            pass
-    return out
-
-
 def _labelled_subjects(dataset: str, root) -> list:
     from brainmri.core.datasets import load_dataset
 
@@ -136,32 +122,12 @@ def _labelled_subjects(dataset: str, root) -> list:
     return subjects
 
 
-def default_split(dataset: str, subjects: list, val: float, test: float, seed: int):
-    """HarP: its own train/test folders with validation carved from train; MSD: a seeded split."""
-    from brainmri.core.splits import Split, make_split
-
-    if dataset == "adni":
-        train = [s for s in subjects if s.extra.get("split") == "train"]
-        held = [s for s in subjects if s.extra.get("split") == "test"]
-        return Split.from_fixed(train, held, val=val, seed=seed)
-    return make_split(subjects, val, test, seed)
-
-
 def _pipeline_config(spacing, patch_size, dataset: str, augment: dict | None):
     from brainmri.core.pipeline import AugmentConfig, PipelineConfig
 
     pairs = ((1, 2),) if dataset == "adni" else ()
     aug = AugmentConfig(**{**DEFAULT_AUGMENT, **(augment or {}), "lr_label_pairs": pairs})
     return PipelineConfig(spacing=spacing, shape=patch_size, augment=aug)
-
-
-def _datasets(config: dict, split, subjects: list, parts) -> dict:
-    from brainmri.core.cache import ScanCache
-    from brainmri.core.loading import SubjectDataset
-
-    data = config["data"]
-    cache = ScanCache(ram_bytes=int(data.get("cache_ram_bytes", 2**31)), disk_dir=data.get("cache_dir"))
-    return {p: SubjectDataset(split.select(subjects, p), cache=cache, with_labels=True) for p in parts}
 
 
 def train_segmentation(
@@ -199,7 +165,7 @@ def train_segmentation(
         model_options: Architecture keyword arguments (``norm``, ``base_filters``, ``levels``;
             ``encoder``).
         augment: Overrides of :data:`DEFAULT_AUGMENT` (AugmentConfig fields).
-        split_file: A split JSON; default :func:`default_split`.
+        split_file: A split JSON; default the core's ``default_split`` (HarP's own folders).
         val, test: Validation fraction (carved from HarP's train folder); test fraction (MSD).
         device: ``auto``, ``cpu``, ``cuda``...
         resume: Continue the run in ``out`` from its last checkpoint.
@@ -211,104 +177,53 @@ def train_segmentation(
     Returns:
         The :class:`RunDir`.
     """
-    from brainmri.core.pipeline import PipelineConfig
-    from brainmri.core.splits import Split
-    from brainmri.core.training.distributed import barrier, init_distributed, shutdown
+    from brainmri.core.splits import Split, default_split
+    from brainmri.core.training.workflow import run_config, run_training
 
-    run = RunDir(out)
-    dist = init_distributed(resolve_device(device))
-    try:
-        if resume:
-            config = run.read_config()
-            if config.get("task") != TASK.name:
-                raise BrainmriError(f"{run.path}: is a {config.get('task')!r} run, not {TASK.name!r}")
-            subjects = _labelled_subjects(config["data"]["dataset"], config["data"]["root"])
-            split = Split.load(run.split_path)
-        else:
-            if run.exists():
-                raise BrainmriError(
-                    f"{run.path}: already holds a run; use --resume to continue it or pick a new --out"
-                )
-            if dataset is None or root is None:
-                raise BrainmriError("train needs --dataset and --root (or --resume RUN)")
-            if arch not in TASK.architectures:
-                raise BrainmriError(
-                    f"unknown architecture {arch!r}; use one of {', '.join(TASK.architectures)}"
-                )
-            train_config = train_config or TrainConfig(monitor="val_dice", monitor_mode="max")
-            subjects = _labelled_subjects(dataset, root)
-            split = (
-                Split.load(split_file)
-                if split_file
-                else default_split(dataset, subjects, val, test, train_config.seed)
-            )
-            if not split.select(subjects, "train"):
-                raise DatasetError(root, "the split leaves no training subject")
-            try:
-                task_config = TASK.prepare(
-                    {**(task_options or {}), "dataset": dataset}, split.select(subjects, "train")
-                )
-            except ValueError as exc:
-                raise BrainmriError(str(exc)) from None
-            model_config = {
-                "arch": arch,
-                "out_features": TASK.out_features(task_config),
-                "options": dict(model_options or {}),
-            }
-            try:
-                net = TASK.build_model(model_config)
-            except (ValueError, TypeError) as exc:
-                raise BrainmriError(f"--arch {arch}: {exc}") from None
-            for key in ("patch_size", "inference_roi"):
-                if task_config.get(key) is not None:
-                    task_config[key] = [int(net.valid_size(s)) for s in task_config[key]]
-            pipeline = _pipeline_config(spacing, task_config["patch_size"], dataset, augment)
-            config = {
-                "format": CONFIG_FORMAT,
-                "task": TASK.name,
-                "arch": arch,
-                "model": model_config,
-                "pipeline": pipeline.to_dict(),
-                "preset": "segment",
-                "train": train_config.to_dict(),
-                "task_config": task_config,
-                "data": {
-                    "dataset": dataset,
-                    "root": str(os.path.abspath(root)),
-                    "split_file": None if split_file is None else str(os.path.abspath(split_file)),
-                    "cache_dir": None if cache_dir is None else str(os.path.abspath(cache_dir)),
-                },
-                "versions": _versions(),
-                "created": datetime.datetime.now(datetime.timezone.utc).isoformat(timespec="seconds"),
-                "world_size": dist.world_size,
-            }
-            if dist.is_main:
-                run.write_config(config)
-                split.save(run.split_path)
-            barrier(dist)
-        train_config = TrainConfig.from_dict(config["train"])
-        sets = _datasets(config, split, subjects, ("train", "val"))
-        torch.manual_seed(train_config.seed)
-        model = TASK.build_model(config["model"])
-        trainer = SegmentTrainer(
-            TASK,
-            model,
-            PipelineConfig.from_dict(config["pipeline"]),
-            run,
-            sets["train"],
-            sets["val"],
-            train_config,
-            config["task_config"],
-            device=device,
-            dist=dist,
-            progress=progress,
-        )
-        trainer.fit(resume=resume)
-        if evaluate_after and dist.is_main:
-            from .evaluate import evaluate_run
+    def new_run():
+        if dataset is None or root is None:
+            raise BrainmriError("train needs --dataset and --root (or --resume RUN)")
+        if arch not in TASK.architectures:
+            raise BrainmriError(f"unknown architecture {arch!r}; use one of {', '.join(TASK.architectures)}")
+        train_config = config_in or TrainConfig(monitor="val_dice", monitor_mode="max")
+        subjects = _labelled_subjects(dataset, root)
+        split = Split.load(split_file) if split_file else default_split(subjects, val, test, train_config.seed)
+        if not split.select(subjects, "train"):
+            raise DatasetError(root, "the split leaves no training subject")
+        try:
+            task_config = TASK.prepare({**(task_options or {}), "dataset": dataset}, split.select(subjects, "train"))
+        except ValueError as exc:
+            raise BrainmriError(str(exc)) from None
+        model_config = {"arch": arch, "out_features": TASK.out_features(task_config),
+                        "options": dict(model_options or {})}
+        try:
+            net = TASK.build_model(model_config)
+        except (ValueError, TypeError) as exc:
+            raise BrainmriError(f"--arch {arch}: {exc}") from None
+        for key in ("patch_size", "inference_roi"):
+            if task_config.get(key) is not None:
+                task_config[key] = [int(net.valid_size(s)) for s in task_config[key]]
+        pipeline = _pipeline_config(spacing, task_config["patch_size"], dataset, augment)
+        data = {"dataset": dataset, "root": os.path.abspath(root),
+                "split_file": None if split_file is None else os.path.abspath(split_file),
+                "cache_dir": None if cache_dir is None else os.path.abspath(cache_dir)}
+        config = run_config(TASK, arch, model_config, pipeline, "segment", train_config, task_config, data)
+        return config, split, subjects
 
-            evaluate_run(run.path, splits=("val", "test"), device=dist.device, progress=progress)
-        barrier(dist)
-    finally:
-        shutdown(dist)
-    return run
+    def evaluate_after_training(path, dev):
+        from .evaluate import evaluate_run
+
+        evaluate_run(path, splits=("val", "test"), device=dev, progress=progress)
+
+    config_in = train_config
+    return run_training(
+        TASK,
+        out,
+        new_run,
+        lambda data: _labelled_subjects(data["dataset"], data["root"]),
+        resume=resume,
+        device=device,
+        progress=progress,
+        trainer_class=SegmentTrainer,
+        evaluate_run=evaluate_after_training if evaluate_after else None,
+    )

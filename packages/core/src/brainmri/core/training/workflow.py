@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import datetime
 import os
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -116,16 +116,96 @@ def train(
     Returns:
         The :class:`RunDir`.
     """
+    from ..pipeline import PipelineConfig
+    from ..splits import Split, default_split
+    from ..tasks import get_task
+
+    task = get_task(task) if isinstance(task, str) else task
+
+    def new_run():
+        nonlocal train_config, arch
+        if dataset is None or root is None:
+            raise BrainmriError("train needs --dataset and --root (or --resume RUN)")
+        train_config = train_config or TrainConfig()
+        arch = arch or task.default_arch
+        if arch not in task.architectures:
+            raise BrainmriError(f"unknown architecture {arch!r} for task {task.name}; use one of "
+                                f"{', '.join(task.architectures)}")
+        overrides = {k: v for k, v in (("spacing", spacing), ("shape", shape)) if v is not None}
+        if mask_dir is not None:
+            overrides["apply_mask"] = True
+        pipeline = PipelineConfig.preset(preset, **overrides)
+        data = {"dataset": dataset, "root": _abs(root), "metadata": _abs(metadata), "mask_dir": _abs(mask_dir),
+                "split_file": _abs(split_file), "cache_dir": _abs(cache_dir)}
+        subjects = _subjects(task, data)
+        split = Split.load(split_file) if split_file else default_split(subjects, val, test, train_config.seed)
+        train_subjects = split.select(subjects, "train")
+        if not train_subjects:
+            raise DatasetError(root, "the split leaves no training subject")
+        try:
+            task_config = task.prepare(dict(task_options or {}), train_subjects)
+        except ValueError as exc:
+            raise BrainmriError(str(exc)) from None
+        model_config = {"arch": arch, "out_features": task.out_features(task_config),
+                        "options": {**task.model_options(arch, task_config), **(model_options or {})}}
+        config = run_config(task, arch, model_config, pipeline, preset, train_config, task_config, data)
+        return config, split, subjects
+
+    def evaluate_run(path, dev):
+        evaluate(path, splits=("val", "test"), device=dev, refit_calibration=True, progress=progress)
+
+    return run_training(task, out, new_run, lambda data: _subjects(task, data), resume=resume, device=device,
+                        progress=progress, evaluate_run=evaluate_run if evaluate_after else None)
+
+
+def run_config(task, arch: str, model_config: dict, pipeline, preset: str, train_config: TrainConfig,
+               task_config: dict, data: dict) -> dict:
+    """The config.json of a new run (DESIGN.md run directories); ``world_size`` is set at start."""
+    return {
+        "format": CONFIG_FORMAT, "task": task.name, "arch": arch, "model": model_config,
+        "pipeline": pipeline.to_dict(), "preset": preset, "train": train_config.to_dict(),
+        "task_config": task_config, "data": data, "versions": _versions(task),
+        "created": datetime.datetime.now(datetime.timezone.utc).isoformat(timespec="seconds"),
+    }
+
+
+def run_training(
+    task,
+    out: str | os.PathLike,
+    new_run: Callable[[], tuple[dict, Any, list]],
+    load_subjects: Callable[[dict], list],
+    *,
+    resume: bool = False,
+    device: str = "auto",
+    progress: bool = True,
+    trainer_class=None,
+    evaluate_run: Callable[[Path, Any], Any] | None = None,
+) -> RunDir:
+    """The life of a run folder, shared by every task: start or resume, train, evaluate.
+
+    Args:
+        task: The :class:`~brainmri.core.tasks.Task`.
+        out: Run folder; must not hold a run unless ``resume``.
+        new_run: Builds ``(config, split, subjects)`` for a new run (see :func:`run_config`);
+            called only when not resuming, on every process.
+        load_subjects: ``config["data"] -> subjects`` when resuming.
+        resume: Continue the run in ``out`` from its last checkpoint.
+        device: ``auto``, ``cpu``, ``cuda``...
+        progress: Progress bars and epoch lines on stderr.
+        trainer_class: The engine's :class:`~brainmri.core.training.Trainer` or a subclass.
+        evaluate_run: ``(run_path, device) -> ...`` run on the main process after training.
+
+    Returns:
+        The :class:`RunDir`.
+    """
     import torch
 
     from ..devices import resolve_device
     from ..pipeline import PipelineConfig
-    from ..splits import Split, default_split
-    from ..tasks import get_task
+    from ..splits import Split
     from .distributed import barrier, init_distributed, shutdown
     from .trainer import Trainer
 
-    task = get_task(task) if isinstance(task, str) else task
     run = RunDir(out)
     dist = init_distributed(resolve_device(device))
     try:
@@ -133,42 +213,13 @@ def train(
             config = run.read_config()
             if config.get("task") != task.name:
                 raise BrainmriError(f"{run.path}: is a {config.get('task')!r} run, not {task.name!r}")
-            subjects = _subjects(task, config["data"])
+            subjects = load_subjects(config["data"])
             split = Split.load(run.split_path)
         else:
             if run.exists():
                 raise BrainmriError(f"{run.path}: already holds a run; use --resume to continue it or pick a new --out")
-            if dataset is None or root is None:
-                raise BrainmriError("train needs --dataset and --root (or --resume RUN)")
-            train_config = train_config or TrainConfig()
-            arch = arch or task.default_arch
-            if arch not in task.architectures:
-                raise BrainmriError(f"unknown architecture {arch!r} for task {task.name}; use one of "
-                                    f"{', '.join(task.architectures)}")
-            overrides = {k: v for k, v in (("spacing", spacing), ("shape", shape)) if v is not None}
-            if mask_dir is not None:
-                overrides["apply_mask"] = True
-            pipeline = PipelineConfig.preset(preset, **overrides)
-            data = {"dataset": dataset, "root": _abs(root), "metadata": _abs(metadata), "mask_dir": _abs(mask_dir),
-                    "split_file": _abs(split_file), "cache_dir": _abs(cache_dir)}
-            subjects = _subjects(task, data)
-            split = Split.load(split_file) if split_file else default_split(subjects, val, test, train_config.seed)
-            train_subjects = split.select(subjects, "train")
-            if not train_subjects:
-                raise DatasetError(root, "the split leaves no training subject")
-            try:
-                task_config = task.prepare(dict(task_options or {}), train_subjects)
-            except ValueError as exc:
-                raise BrainmriError(str(exc)) from None
-            model_config = {"arch": arch, "out_features": task.out_features(task_config),
-                            "options": {**task.model_options(arch, task_config), **(model_options or {})}}
-            config = {
-                "format": CONFIG_FORMAT, "task": task.name, "arch": arch, "model": model_config,
-                "pipeline": pipeline.to_dict(), "preset": preset, "train": train_config.to_dict(),
-                "task_config": task_config, "data": data, "versions": _versions(task),
-                "created": datetime.datetime.now(datetime.timezone.utc).isoformat(timespec="seconds"),
-                "world_size": dist.world_size,
-            }
+            config, split, subjects = new_run()
+            config["world_size"] = dist.world_size
             if dist.is_main:
                 run.write_config(config)
                 split.save(run.split_path)
@@ -177,11 +228,12 @@ def train(
         sets = _datasets(task, config, split, ("train", "val"), subjects)
         torch.manual_seed(train_config.seed)
         model = task.build_model(config["model"])
-        trainer = Trainer(task, model, PipelineConfig.from_dict(config["pipeline"]), run, sets["train"], sets["val"],
-                          train_config, config["task_config"], device=device, dist=dist, progress=progress)
+        trainer = (trainer_class or Trainer)(
+            task, model, PipelineConfig.from_dict(config["pipeline"]), run, sets["train"], sets["val"],
+            train_config, config["task_config"], device=device, dist=dist, progress=progress)
         trainer.fit(resume=resume)
-        if evaluate_after and dist.is_main:
-            evaluate(run.path, splits=("val", "test"), device=dist.device, refit_calibration=True, progress=progress)
+        if evaluate_run is not None and dist.is_main:
+            evaluate_run(run.path, dist.device)
         barrier(dist)
     finally:
         shutdown(dist)
