@@ -54,6 +54,8 @@ def _open(path: Path):
     if not path.exists():
         raise ScanError(path, "file not found")
     if path.is_dir():
+        if not any(f.is_file() and is_scan_path(f) for f in path.rglob("*")):
+            raise ScanError(path, "is a folder with no scan files in it")
         raise ScanError(path, "is a folder, not a scan file")
     if not os.access(path, os.R_OK):
         raise ScanError(path, "permission denied")

@@ -95,13 +95,17 @@ def run_batch(
 
 
 def expand_scans(paths: Iterable[str | os.PathLike]) -> list[Path]:
-    """Scan files from arguments: files as given, folders searched recursively for scans."""
+    """Scan files from arguments: files as given, folders searched recursively for scans.
+
+    A folder holding no scan file is kept as it is, so the batch reports it (one error line,
+    ``--on-error`` applies) instead of silently doing nothing.
+    """
     from ..io import is_scan_path
 
     out: list[Path] = []
     for p in map(Path, paths):
         if p.is_dir():
-            out.extend(sorted(f for f in p.rglob("*") if f.is_file() and is_scan_path(f)))
+            out.extend(sorted(f for f in p.rglob("*") if f.is_file() and is_scan_path(f)) or [p])
         else:
             out.append(p)
     return out

@@ -44,19 +44,24 @@ def describe(path) -> dict:
 def command(scans, as_json, on_error):
     """Print shape, voxel size, orientation, intensity range and affine of each SCAN.
 
-    SCAN may be a file or a folder (searched recursively for NIfTI/MGZ/MINC files).
+    SCAN may be a file or a folder (searched recursively for NIfTI/MGZ/MINC files). Scans
+    the other commands refuse for their values (NaN/Inf voxels, a constant image) are
+    described, with a warning line on stderr; unreadable ones give an error line.
     """
 
     def show(path):
         info = describe(path)
+        # Values that the other commands refuse: described here, with one warning line each.
+        if info["nonfinite_voxels"]:
+            click.echo(f"warning: {path}: contains {info['nonfinite_voxels']} NaN or Inf voxels", err=True)
+        elif info["min"] == info["max"]:
+            click.echo(f"warning: {path}: is constant (every voxel is {info['min']:g})", err=True)
         if as_json:
             click.echo(json.dumps(info))
         else:
             click.echo(f"{info['path']}")
             click.echo(f"  shape {tuple(info['shape'])}  voxel {tuple(info['spacing_mm'])} mm  {info['orientation']}"
                        f"  {info['dtype']}  range [{info['min']:g}, {info['max']:g}]")
-            if info["nonfinite_voxels"]:
-                click.echo(f"  WARNING: {info['nonfinite_voxels']} NaN/Inf voxels")
             for row in info["affine"][:3]:
                 click.echo("  affine " + " ".join(f"{v:10.4f}" for v in row))
         return info

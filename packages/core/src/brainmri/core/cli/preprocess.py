@@ -70,3 +70,5 @@ def command(scans, out_dir, preset, spacing, shape, mask_dir, skull_strip, devic
 
     report = run_batch(paths, one, on_error, desc="preprocess")
     report.echo_summary("scans")
+    if report.skipped and not report.done:
+        raise SystemExit(1)

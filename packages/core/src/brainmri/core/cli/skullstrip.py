@@ -64,3 +64,5 @@ def command(scans, out_dir, mode, tta, device, brain, png, on_error):
                f"{len(summary.flagged)} flagged, {len(summary.skipped)} skipped", err=True)
     for name, problem in summary.skipped:
         click.echo(f"  skipped {name}: {problem}", err=True)
+    if summary.skipped and not (summary.computed or summary.resumed):
+        raise SystemExit(1)

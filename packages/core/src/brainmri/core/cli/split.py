@@ -88,6 +88,8 @@ def command(name, root, metadata, mask_dir, val, test, kfold, seed, output):
         index = load_dataset(name, root, metadata=metadata, mask_dir=mask_dir)
     for w in caught:
         click.echo(f"warning: {w.message}", err=True)
+    for what, why in index.skipped:
+        click.echo(f"  skipped {what}: {why}", err=True)
     if not index.subjects:
         raise DatasetError(root, f"no usable {name} scans found")
     try:

@@ -136,8 +136,7 @@ def read_harp(root: str | os.PathLike, *, metadata=None, mask_dir=None, split=No
         candidates = scans.get(subject, [])
         if len(candidates) > 1:
             candidates = [p for p in candidates if _id_matches(image_id, p.relative_to(root))]
-        if len(candidates) == 1:
-            used.add(candidates[0])
+        used.update(candidates)  # several: reported once below as ambiguous, not also as unlabelled
         if not wanted:
             continue
         if not candidates:
@@ -149,7 +148,8 @@ def read_harp(root: str | os.PathLike, *, metadata=None, mask_dir=None, split=No
             skipped.append((name, why))
             continue
         if len(candidates) > 1:
-            skipped.append((name, f"{len(candidates)} scans in ADNI/{subject} match image id {image_id}"))
+            shown = ", ".join(str(p.relative_to(root)) for p in candidates)
+            skipped.append((name, f"{len(candidates)} scans in ADNI/{subject} match image id {image_id} ({shown})"))
             continue
         image = candidates[0]
         mask = masks.find(image)

@@ -11,7 +11,7 @@ from pathlib import Path
 
 import numpy as np
 
-from .volume import Volume
+from ..volume import Volume
 
 _SKIP_REASON = (
     "needs ../shared (real scans and reference checkpoints) beside the repository; "
@@ -91,7 +91,7 @@ def synthetic_dataset(root: str | os.PathLike, layout: str = "ixi", subjects: in
     """
     import json
 
-    from .synth import WRITERS
+    from ..synth import WRITERS
 
     root = Path(root)
     manifest_path = root / "synth_manifest.json"
