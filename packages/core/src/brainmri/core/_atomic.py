@@ -5,7 +5,7 @@ from __future__ import annotations
 import contextlib
 import os
 import tempfile
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 from pathlib import Path
 
 
@@ -32,6 +32,34 @@ def atomic_path(path: str | os.PathLike) -> Iterator[Path]:
         with contextlib.suppress(FileNotFoundError):
             tmp_path.unlink()
         raise
+
+
+def remove_stale_parts(folder: str | os.PathLike, names: Iterable[str] | None = None,
+                       older_than: float = 0.0) -> int:
+    """Delete the temporary ``.<name>.*.part*`` files that a killed writer left in ``folder``.
+
+    Args:
+        folder: Where the outputs are.
+        names: Only the temporaries of these output names (a process sharing the folder with
+            others removes only its own); None: every temporary.
+        older_than: Only temporaries not modified for this many seconds (a writer that may
+            still be running elsewhere keeps its file).
+
+    Returns:
+        How many were removed.
+    """
+    import time
+
+    folder = Path(folder)
+    patterns = [f".{name}.*.part*" for name in names] if names is not None else [".*.part*"]
+    now, removed = time.time(), 0
+    for pattern in patterns:
+        for tmp in folder.glob(pattern):
+            with contextlib.suppress(FileNotFoundError):
+                if now - tmp.stat().st_mtime >= older_than:
+                    tmp.unlink()
+                    removed += 1
+    return removed
 
 
 def _umask() -> int:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import click
 
-from brainmri.core.cli._common import device_option, handle_errors, on_error_option
+from brainmri.core.cli._common import device_option, handle_errors, on_error_option, shard_option
 
 from ._version import __version__
 
@@ -48,10 +48,11 @@ def main() -> None:
 @_checkpoint_option
 @click.option("--montage/--no-montage", default=True, show_default=True, help="Write a PNG montage per scan.")
 @device_option
+@shard_option
 @on_error_option
 @handle_errors
 def gradcam(run, scans, out_dir, layer, target, method, mask_dir, steps, checkpoint, montage, device,
-            on_error):
+            shard, on_error):
     """Explain RUN's predictions on SCAN... (files or folders, any orientation).
 
     Writes, per scan, <name>_gradcam.nii.gz (float32, the scan's own shape and affine, ready to
@@ -61,13 +62,17 @@ def gradcam(run, scans, out_dir, layer, target, method, mask_dir, steps, checkpo
     """
     import sys
 
-    from brainmri.core.cli._common import expand_scans
+    from brainmri.core.cli._common import expand_scans, shard_name, take_shard
 
     from .workflow import explain_scans
 
-    report = explain_scans(run, expand_scans(scans), out_dir, method=method, layer=layer, target=target,
+    paths = take_shard(expand_scans(scans), shard)
+    if not paths:  # only a share can be empty: more shares than scans
+        click.echo(f"share {shard[0]}/{shard[1]} has no scans", err=True)
+        return
+    report = explain_scans(run, paths, out_dir, method=method, layer=layer, target=target,
                            mask_dir=mask_dir, steps=steps, device=device, checkpoint=checkpoint,
-                           montage=montage, on_error=on_error)
+                           montage=montage, on_error=on_error, table_name=shard_name("regions.csv", shard))
     for row in report.done:
         inside = row.get("inside_fraction")
         extra = f", inside brain {inside:.1%}" if isinstance(inside, float) and inside == inside else ""

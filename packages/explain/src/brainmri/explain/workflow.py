@@ -196,8 +196,11 @@ def write_rows_csv(path: str | os.PathLike, rows: list[dict], columns=CSV_COLUMN
 
 def explain_scans(run_dir, scans, out_dir, *, method: str = "gradcam", layer: str | None = None,
                   target=None, mask_dir=None, steps: int = 32, device="auto", checkpoint: str = "best",
-                  montage: bool = True, on_error: str = "fail"):
+                  montage: bool = True, on_error: str = "fail", table_name: str = "regions.csv"):
     """The ``gradcam`` command: explain each scan with a run, write maps, montages and regions.csv.
+
+    ``table_name`` names the CSV in ``out_dir`` (one per share when scans are split across
+    processes).
 
     Returns:
         A :class:`~brainmri.core.cli._common.BatchReport` whose ``done`` holds the CSV rows.
@@ -220,5 +223,5 @@ def explain_scans(run_dir, scans, out_dir, *, method: str = "gradcam", layer: st
 
     report = run_batch([Path(s) for s in scans], one, on_error=on_error, desc=method)
     if report.done:
-        write_rows_csv(out_dir / "regions.csv", report.done)
+        write_rows_csv(out_dir / table_name, report.done)
     return report

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import click
 
-from brainmri.core.cli._common import device_option, handle_errors, on_error_option
+from brainmri.core.cli._common import device_option, handle_errors, on_error_option, shard_option
 
 from ._version import __version__
 
@@ -246,10 +246,11 @@ def train(**kw):
     help="Keep only the largest component per side (default: the run's setting, on).",
 )
 @device_option
+@shard_option
 @on_error_option
 @handle_errors
 def predict(
-    run, scans, out_dir, checkpoint, tta, overlap, roi, sw_batch_size, largest_component, device, on_error
+    run, scans, out_dir, checkpoint, tta, overlap, roi, sw_batch_size, largest_component, device, shard, on_error
 ):
     """Segment SCAN... (files or folders; any orientation) with RUN.
 
@@ -258,15 +259,15 @@ def predict(
     """
     import sys
 
-    from brainmri.core.cli._common import expand_scans
+    from brainmri.core.cli._common import expand_scans, shard_name, take_shard
 
     from .predict import VOLUMES_CSV, predict_scans
 
-    paths = expand_scans(scans)
-    if not paths:
-        from brainmri.core.errors import BrainmriError
-
-        raise BrainmriError("no scans found in the given paths")
+    paths = take_shard(expand_scans(scans), shard)
+    if not paths:  # only a share can be empty: more shares than scans
+        click.echo(f"share {shard[0]}/{shard[1]} has no scans", err=True)
+        return
+    table = shard_name(VOLUMES_CSV, shard)
     report = predict_scans(
         run,
         paths,
@@ -279,12 +280,13 @@ def predict(
         sw_batch_size=sw_batch_size,
         largest_component=largest_component,
         on_error=on_error,
+        table_name=table,
     )
     for row in report.done:
         vols = "  ".join(f"{k}={v:.0f}" for k, v in row.items() if k.endswith("_mm3"))
         click.echo(f"{row['output']}  {vols}")
     if report.done:
-        click.echo(f"volumes: {out_dir}/{VOLUMES_CSV}", err=True)
+        click.echo(f"volumes: {out_dir}/{table}", err=True)
     report.echo_summary("scans")
     if report.skipped and not report.done:
         sys.exit(1)

@@ -26,6 +26,7 @@ def predict_scans(
     largest_component: bool | None = None,
     on_error: str = "fail",
     progress: bool = True,
+    table_name: str = VOLUMES_CSV,
 ):
     """Segment each scan and write ``<stem>_hippocampus.nii.gz`` plus a CSV of class volumes.
 
@@ -42,11 +43,14 @@ def predict_scans(
             inference settings (see :class:`~brainmri.segment.inference.Segmenter`).
         on_error: ``fail`` or ``skip`` for unreadable scans.
         progress: Progress bars.
+        table_name: Name of the volume table in ``out_dir`` (one per share when the scans are
+            split across processes).
 
     Returns:
         A :class:`~brainmri.core.cli._common.BatchReport`; ``done`` holds one row per scan
         (``file``, ``output``, ``<class>_mm3``).
     """
+    from brainmri.core._atomic import remove_stale_parts
     from brainmri.core.cli._common import run_batch
     from brainmri.core.errors import BrainmriError
     from brainmri.core.io import load_volume, save_volume
@@ -78,6 +82,7 @@ def predict_scans(
     classes = {int(k): v for k, v in segmenter.task_config["classes"].items()}
     out_dir = Path(out_dir)
     out_dir.mkdir(parents=True, exist_ok=True)
+    remove_stale_parts(out_dir, [table_name, *(target.name for target in seen)])  # a killed run's leftovers
 
     def one(path) -> dict:
         volume = load_volume(path)
@@ -88,7 +93,7 @@ def predict_scans(
 
     report = run_batch(scans, one, on_error=on_error, desc="segment")
     if report.done:
-        write_rows(out_dir / VOLUMES_CSV, report.done)
+        write_rows(out_dir / table_name, report.done)
     return report
 
 

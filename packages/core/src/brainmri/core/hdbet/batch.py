@@ -4,11 +4,13 @@ For each scan ``<stem>.nii.gz`` the folder gets ``<stem>_mask.nii.gz`` (uint8) a
 ``<stem>_brain.nii.gz``, both on the scan's exact grid, and one row of ``skullstrip.csv``. Every
 file is written atomically and the CSV is rewritten after each scan, so a run killed at any
 moment leaves only complete files; a rerun skips the scans whose outputs are complete.
+
+Processes sharing the work (``--shard I/N``) each write ``skullstrip.shardIofN.csv``; a scan
+counts as done when any report in the folder has its row, whatever the sharding was.
 """
 
 from __future__ import annotations
 
-import contextlib
 import csv
 import io
 import os
@@ -17,6 +19,7 @@ from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from .._atomic import remove_stale_parts
 from ..errors import BrainmriError
 from ..io import scan_stem
 from .qc import MaskQCWarning
@@ -48,6 +51,14 @@ def read_report(path: str | os.PathLike) -> dict[str, dict]:
         return {scan_stem(row["file"]): row for row in csv.DictReader(fh) if row.get("file")}
 
 
+def read_reports(out_dir: str | os.PathLike) -> dict[str, dict]:
+    """Rows of every report in ``out_dir`` (``skullstrip.csv`` and ``skullstrip.shard*.csv``)."""
+    rows: dict[str, dict] = {}
+    for path in sorted(Path(out_dir).glob("skullstrip.shard*.csv")) + [Path(out_dir) / REPORT_NAME]:
+        rows.update(read_report(path))  # the unsharded report last: it wins
+    return rows
+
+
 def write_report(path: str | os.PathLike, rows: Iterable[dict]) -> None:
     """Write ``skullstrip.csv`` atomically (the whole file)."""
     from .._atomic import write_text_atomic
@@ -77,17 +88,6 @@ def output_is_valid(output: Path, shape: tuple[int, ...]) -> bool:
         return tuple(img.shape[:3]) == tuple(shape) and np.asanyarray(img.dataobj).shape[:3] == tuple(shape)
     except Exception:  # any unreadable file is simply redone
         return False
-
-
-def remove_stale_parts(out_dir: Path, names: Iterable[str]) -> int:
-    """Delete temporary ``.<name>.*.part*`` files that a killed run left beside ``names``."""
-    removed = 0
-    for name in names:
-        for tmp in out_dir.glob(f".{name}.*.part*"):
-            with contextlib.suppress(FileNotFoundError):
-                tmp.unlink()
-                removed += 1
-    return removed
 
 
 @dataclass
@@ -126,6 +126,7 @@ def run_skullstrip(
     require_report: bool = True,
     echo: Callable[[str], None] = _warn,
     extractor=None,
+    report_name: str = REPORT_NAME,
 ) -> SkullstripSummary:
     """Extract the brain of every scan into ``out_dir``, skipping scans already done.
 
@@ -140,6 +141,8 @@ def run_skullstrip(
         echo: Receives one line per flagged mask (default: a :class:`MaskQCWarning`).
         extractor: A ready :class:`~brainmri.core.hdbet.BrainExtractor` to use (else one is
             created, once, when the first scan needs it).
+        report_name: This run's report in ``out_dir`` (one per share when the scans are
+            split across processes: ``skullstrip.shard1of4.csv``...).
 
     Returns:
         :class:`SkullstripSummary`.
@@ -152,12 +155,13 @@ def run_skullstrip(
     _check_unique(scans)
     out = Path(out_dir)
     out.mkdir(parents=True, exist_ok=True)
-    report_path = out / REPORT_NAME
-    names = [REPORT_NAME]
+    report_path = out / report_name
+    names = [report_name]
     for s in scans:
         names += [mask_path(out, s).name, brain_path(out, s).name]
     remove_stale_parts(out, names)
-    rows = read_report(report_path)
+    known = read_reports(out)  # done by any run, sharded or not
+    rows = read_report(report_path)  # this run's own report
     summary = SkullstripSummary()
     state = {"extractor": extractor}
 
@@ -176,7 +180,7 @@ def run_skullstrip(
 
     def done_before(path: Path) -> bool:
         stem = scan_stem(path)
-        row = rows.get(stem)
+        row = known.get(stem)
         if require_report:
             want_mode, want_tta = wanted()
             if row is None or row.get("mode") != want_mode or row.get("tta") != str(want_tta):
@@ -192,6 +196,10 @@ def run_skullstrip(
         if done_before(path):
             summary.resumed.append(path)
             summary.masks[path] = mask_path(out, path)
+            stem = scan_stem(path)
+            if stem in known and stem not in rows:  # done by another share: its row joins this report
+                rows[stem] = known[stem]
+                write_report(report_path, rows.values())
             return path
         volume = load_volume(path)
         ex = get_extractor()
@@ -203,7 +211,7 @@ def run_skullstrip(
             save_volume(result.apply_to(volume), brain_path(out, path), like=volume)
         row = {"file": str(path), **result.qc.as_row(), "seconds": round(result.seconds, 2),
                "mode": result.mode, "tta": str(result.tta)}
-        rows[scan_stem(path)] = row
+        rows[scan_stem(path)] = known[scan_stem(path)] = row
         write_report(report_path, rows.values())
         if not result.qc.ok:
             summary.flagged[path] = result.qc.flags
@@ -224,6 +232,7 @@ def ensure_masks(
     tta: bool | None = None,
     device="auto",
     on_error: str = "fail",
+    report_name: str = REPORT_NAME,
 ) -> dict[Path, Path]:
     """Brain masks for scans: reuse ``mask_dir/<stem>_mask.nii.gz`` where valid, compute the rest.
 
@@ -235,11 +244,12 @@ def ensure_masks(
         mask_dir: Mask folder (created).
         mode, tta, device: See :class:`~brainmri.core.hdbet.BrainExtractor`.
         on_error: ``fail`` or ``skip`` (scans that fail are missing from the result).
+        report_name: The report's name in ``mask_dir`` (see :func:`run_skullstrip`).
 
     Returns:
         ``{scan path: mask path}``.
     """
     summary = run_skullstrip(scans, mask_dir, mode=mode, tta=tta, device=device, brain=False,
-                             on_error=on_error, require_report=False)
+                             on_error=on_error, require_report=False, report_name=report_name)
     return summary.masks
 

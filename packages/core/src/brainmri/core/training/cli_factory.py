@@ -13,7 +13,7 @@ from collections.abc import Callable, Sequence
 
 import click
 
-from ..cli._common import device_option, handle_errors, on_error_option
+from ..cli._common import device_option, handle_errors, on_error_option, shard_name, shard_option, take_shard
 
 #: Names of the generic train options (everything else is a task option).
 _GENERIC = {
@@ -157,10 +157,11 @@ def _predict_command(task_name: str) -> click.Command:
     @click.option("--true", "truth", multiple=True, type=float,
                   help="True value per scan, in order (repeat): adds e.g. the brain-age gap.")
     @device_option
+    @shard_option
     @on_error_option
     @handle_errors
     def predict(run, scans, output, checkpoint, arch, preset, spacing, shape, brain, mask_dir, skull_strip, truth,
-                device, on_error):
+                device, shard, on_error):
         """Predict SCAN... (any orientation) with RUN, or with --checkpoint FILE.pth --arch vt1 --preset vt1."""
         import csv
         import sys
@@ -180,6 +181,12 @@ def _predict_command(task_name: str) -> click.Command:
             raise BrainmriError("give --mask-dir or --skull-strip, not both")
         if not scans:
             raise BrainmriError("no scans given")
+        if truth and len(truth) != len(scans):
+            raise BrainmriError(f"got {len(truth)} --true values for {len(scans)} scans; give one per scan")
+        scans, truth = take_shard(scans, shard), take_shard(truth, shard) if truth else truth
+        if not scans:
+            click.echo(f"share {shard[0]}/{shard[1]} has no scans", err=True)
+            return
         if checkpoint is not None:
             brain = brain or bool(mask_dir) or skull_strip
         report = predict_scans(get_task(task_name), scans, run_dir=run, checkpoint=checkpoint, arch=arch,
@@ -187,7 +194,8 @@ def _predict_command(task_name: str) -> click.Command:
                                skull_strip=skull_strip, targets=list(truth) or None, device=device,
                                on_error=on_error)
         if output:
-            RunDir(Path(output).parent).write_csv(Path(output), report.done)
+            output = Path(output).with_name(shard_name(Path(output).name, shard))
+            RunDir(output.parent).write_csv(output, report.done)
             click.echo(f"wrote {output}", err=True)
         elif report.done:
             writer = csv.DictWriter(sys.stdout, fieldnames=list(report.done[0]), lineterminator="\n")
