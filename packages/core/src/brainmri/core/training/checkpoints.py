@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import pickle
 from pathlib import Path
 from typing import Any
 
@@ -33,8 +34,17 @@ def load_checkpoint(path: str | os.PathLike, map_location: str | torch.device = 
         raise BrainmriError(f"{path}: checkpoint not found")
     try:
         return torch.load(path, map_location=map_location, weights_only=True)
+    except pickle.UnpicklingError as exc:
+        # weights_only=True refuses any pickled Python object: loading it could run code.
+        first = str(exc).strip().splitlines()
+        detail = next((line.strip() for line in first if "GLOBAL" in line or "Unsupported" in line), "")
+        raise BrainmriError(
+            f"{path}: refused: holds pickled Python objects, not only weights (loading it could run code)"
+            + (f" [{detail}]" if detail else "")
+        ) from None
     except Exception as exc:  # torch raises many types for broken files
-        raise BrainmriError(f"{path}: unreadable checkpoint ({type(exc).__name__}: {exc})") from None
+        first = (str(exc).strip().splitlines() or [""])[0]
+        raise BrainmriError(f"{path}: unreadable checkpoint ({type(exc).__name__}: {first})") from None
 
 
 def model_state(model: torch.nn.Module) -> dict[str, torch.Tensor]:
