@@ -2,7 +2,10 @@
 
 Entries are keyed by the file's absolute path, size and modification time, so an edited
 file is decoded again. Disk entries are plain ``.npy`` arrays plus a JSON sidecar (never
-pickles), written atomically: a killed writer leaves no entry, never a half one.
+pickles), written atomically: a killed writer leaves no entry, never a half one. What a killed
+writer does leave (a temporary file, an array whose sidecar was never written) is ignored by
+readers and removed by the next cache opened on the folder once it is older than
+``stale_seconds`` (so writers still running in other processes keep theirs).
 """
 
 from __future__ import annotations
@@ -19,7 +22,7 @@ from pathlib import Path
 
 import numpy as np
 
-from ._atomic import atomic_path, write_text_atomic
+from ._atomic import atomic_path, remove_stale_parts, write_text_atomic
 from .io import load_volume
 from .volume import Volume
 
@@ -51,10 +54,12 @@ class ScanCache:
             0 disables the RAM cache.
         disk_dir: Folder for uncompressed arrays (memory-mapped on read); None disables it.
         disk_bytes: Most bytes kept in ``disk_dir`` (oldest entries evicted); None: no bound.
+        stale_seconds: Leftovers of killed writers in ``disk_dir`` older than this are
+            removed when the cache is opened.
     """
 
     def __init__(self, ram_bytes: int = 2**30, disk_dir: str | os.PathLike | None = None,
-                 disk_bytes: int | None = None):
+                 disk_bytes: int | None = None, stale_seconds: float = 3600.0):
         self.ram_bytes = int(ram_bytes)
         self.disk_dir = Path(disk_dir) if disk_dir is not None else None
         self.disk_bytes = disk_bytes
@@ -64,6 +69,24 @@ class ScanCache:
         self._lock = threading.Lock()
         if self.disk_dir is not None:
             self.disk_dir.mkdir(parents=True, exist_ok=True)
+            self._remove_leftovers(stale_seconds)
+
+    def _committed(self, suffix: str) -> list[Path]:
+        """Entry files ``<key><suffix>`` (not the hidden temporaries of writers in progress)."""
+        assert self.disk_dir is not None
+        return [p for p in self.disk_dir.glob(f"*{suffix}") if not p.name.startswith(".")]
+
+    def _remove_leftovers(self, older_than: float) -> None:
+        """Delete what killed writers left: temporaries and arrays without their sidecar."""
+        assert self.disk_dir is not None
+        remove_stale_parts(self.disk_dir, older_than=older_than)
+        now = time.time()
+        for npy in self._committed(".npy"):
+            try:
+                if not npy.with_suffix(".json").exists() and now - npy.stat().st_mtime >= older_than:
+                    npy.unlink()
+            except FileNotFoundError:
+                pass
 
     @property
     def ram_used(self) -> int:
@@ -142,8 +165,15 @@ class ScanCache:
     def _evict_disk(self) -> None:
         if self.disk_bytes is None or self.disk_dir is None:
             return
-        metas = sorted(self.disk_dir.glob("*.json"), key=lambda p: p.stat().st_mtime)
-        sizes = {m: (m.with_suffix(".npy").stat().st_size if m.with_suffix(".npy").exists() else 0) for m in metas}
+        metas, sizes = [], {}
+        for m in self._committed(".json"):
+            try:
+                metas.append((m.stat().st_mtime, m))
+                npy = m.with_suffix(".npy")
+                sizes[m] = npy.stat().st_size if npy.exists() else 0
+            except FileNotFoundError:  # evicted meanwhile by another process
+                pass
+        metas = [m for _, m in sorted(metas)]
         total = sum(sizes.values())
         for m in metas[:-1]:  # never evict the entry just written
             if total <= self.disk_bytes:
