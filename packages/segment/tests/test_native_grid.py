@@ -8,7 +8,7 @@ import torch
 
 from brainmri.core.geometry import mask_centroid_world
 from brainmri.core.orientation import reorient
-from brainmri.core.pipeline import PipelineConfig
+from brainmri.core.pipeline import PipelineConfig, Sample
 from brainmri.core.volume import Volume
 from brainmri.segment.grids import IntensityStats
 from brainmri.segment.inference import Segmenter
@@ -117,3 +117,28 @@ def test_oblique_scan_labels_follow_world_left_right():
     assert (
         mask_centroid_world(labels == 1, affine)[0] < -10 and mask_centroid_world(labels == 2, affine)[0] > 10
     )
+
+
+@pytest.mark.parametrize("channels_last", [None, False])
+def test_segmenting_between_epochs_leaves_the_model_trainable(channels_last):
+    """Validation during training (SegmentTrainer) segments with the model in training: the
+    Segmenter must not turn its parameters into inference tensors (a later backward raised
+    "Inference tensors cannot be saved for backward"), nor change their layout when asked not to
+    (DDP's gradient buckets keep the layout they were built with)."""
+    from brainmri.segment.task import TASK
+
+    torch.manual_seed(0)
+    model = TASK.build_model({"arch": "vt1-unet", "out_features": 3, "options": {"levels": 2, "base_filters": 4}})
+    strides = {name: p.stride() for name, p in model.named_parameters()}
+    image, _ = head()
+    config = PipelineConfig(spacing=2.0, shape=(16, 16, 16), clip_percentiles=None)
+    task = {"patch_size": [model.valid_size(16)] * 3, "classes": {"1": "left", "2": "right"}, "tta": "none"}
+    segmenter = Segmenter(model, config, task, device="cpu", channels_last=channels_last)
+    segmenter.probabilities(segmenter.prepare(Sample(image.data, image.affine)))
+    assert not any(p.is_inference() for p in model.parameters())
+    if channels_last is False:
+        assert {name: p.stride() for name, p in model.named_parameters()} == strides
+    model.train()
+    x = torch.randn(1, 1, *[model.valid_size(16)] * 3)
+    model(x).sum().backward()
+    assert all(p.grad is not None for p in model.parameters())

@@ -103,6 +103,9 @@ class Segmenter:
         sw_batch_size: Windows per forward pass.
         amp: ``auto`` (bf16 on CUDA), ``bf16`` or ``off``.
         progress: Progress bar over windows.
+        channels_last: Run channels-last 3D convolutions (the model is converted in place, outside
+            inference mode); default: on CPU. The training engine passes the layout of the model
+            it trains so that validation never changes it.
     """
 
     def __init__(
@@ -118,6 +121,7 @@ class Segmenter:
         sw_batch_size: int = 1,
         amp: str = "auto",
         progress: bool = False,
+        channels_last: bool | None = None,
     ):
         self.model = model.eval()
         self.config = pipeline_config
@@ -134,6 +138,8 @@ class Segmenter:
         self.sw_batch_size = int(sw_batch_size)
         self.amp = amp
         self.progress = progress
+        # oneDNN's channels-last 3D convolutions run ~20-25% faster on CPU
+        self.channels_last = self.device.type == "cpu" if channels_last is None else bool(channels_last)
 
     @classmethod
     def from_run(
@@ -149,9 +155,12 @@ class Segmenter:
         """Window -> class probabilities (softmax), with the configured TTA."""
         from brainmri.core.training.inference import autocast_context
 
-        channels_last = self.device.type == "cpu"
-        if channels_last:  # oneDNN's channels-last 3D convolutions run ~20-25% faster on CPU
-            self.model.to(memory_format=torch.channels_last_3d)
+        channels_last = self.channels_last
+        if channels_last:
+            # Outside inference mode: converted there, the parameters would become inference
+            # tensors that a model still in training cannot use in autograd afterwards.
+            with torch.inference_mode(False):
+                self.model.to(memory_format=torch.channels_last_3d)
 
         def forward(x: torch.Tensor) -> torch.Tensor:
             if channels_last:

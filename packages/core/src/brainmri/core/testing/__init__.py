@@ -1,7 +1,7 @@
 """Helpers shared by the test suites of every brainmri package (and the benchmarks).
 
 Tests import these instead of copying them: where the real scans live, tiny synthetic
-volumes, and NIfTI writers.
+volumes, NIfTI writers, and training under ``torchrun`` beside one process.
 """
 
 from __future__ import annotations
@@ -149,3 +149,128 @@ def real_scan_layouts(root: str | os.PathLike) -> dict[str, Path]:
         tsv.append(f"sub-{n:02d}\t{'MF'[n % 2]}\t{50 + n}")
     (bids / "participants.tsv").write_text("\n".join(tsv) + "\n")
     return {"ixi": ixi, "table": table_dir / "scans.csv", "bids": bids}
+
+
+def torchrun_executable() -> str:
+    """The ``torchrun`` installed beside this Python (skips the calling test where it is absent)."""
+    import shutil
+    import sys
+
+    import pytest
+
+    torchrun = shutil.which("torchrun", path=os.path.dirname(sys.executable))
+    if torchrun is None:
+        pytest.skip(f"torchrun is not installed beside {sys.executable} (it comes with torch)")
+    return torchrun
+
+
+def train_with_torchrun_and_single_process(module: str, args: list[str], tmp_path: str | os.PathLike, *,
+                                           nproc: int = 2, batch_size: int = 2, env: dict | None = None,
+                                           timeout: float = 600) -> tuple[Path, Path]:
+    """Train the same run twice with the same global batch: under torchrun, then in one process.
+
+    Runs ``torchrun --standalone --nproc_per_node=NPROC -m MODULE ARGS --batch-size B --out
+    TMP/ddp`` (gloo on CPU) and ``python -m MODULE ARGS --batch-size NPROC*B --out TMP/single``,
+    each with ``OMP_NUM_THREADS=1``, and fails the calling test with the tail of stderr when
+    either exits non-zero.
+
+    Args:
+        module: Module run with ``-m`` (``brainmri.classify``...); its first argument is
+            usually ``train``.
+        args: Command-line arguments shared by both runs (no ``--batch-size``/``--out``).
+        tmp_path: Folder for the two run folders.
+        nproc: Processes under torchrun.
+        batch_size: Batch per process under torchrun.
+        env: Extra environment variables for both runs.
+        timeout: Seconds allowed to each run.
+
+    Returns:
+        ``(ddp_run, single_run)`` folders.
+    """
+    import subprocess
+    import sys
+
+    import pytest
+
+    torchrun = torchrun_executable()
+    tmp_path = Path(tmp_path)
+    child_env = {**os.environ, "OMP_NUM_THREADS": "1", **(env or {})}
+    ddp, single = tmp_path / "ddp", tmp_path / "single"
+    commands = {
+        ddp: [torchrun, "--standalone", f"--nproc_per_node={nproc}", "-m", module, *args,
+              "--batch-size", str(batch_size), "--out", str(ddp)],
+        single: [sys.executable, "-m", module, *args, "--batch-size", str(nproc * batch_size), "--out", str(single)],
+    }
+    for out, command in commands.items():
+        done = subprocess.run(command, env=child_env, capture_output=True, text=True, timeout=timeout)
+        if done.returncode != 0:
+            pytest.fail(f"{' '.join(command[:6])} ... exited {done.returncode}:\n{done.stderr[-4000:]}")
+        assert (out / "config.json").is_file(), f"{out}: no config.json"
+    return ddp, single
+
+
+def read_log(run: str | os.PathLike) -> list[dict]:
+    """The rows of a run folder's log.csv (strings, as written)."""
+    import csv
+
+    with open(Path(run) / "log.csv", newline="") as fh:
+        return list(csv.DictReader(fh))
+
+
+def load_weights(run: str | os.PathLike, checkpoint: str = "last") -> dict:
+    """The model state of ``RUN/checkpoints/<checkpoint>.pt``, loaded with ``weights_only=True``."""
+    import torch
+
+    state = torch.load(Path(run) / "checkpoints" / f"{checkpoint}.pt", map_location="cpu", weights_only=True)
+    return state["model"]
+
+
+def torchrun_matches_single_process(module: str, args: list[str], tmp_path: str | os.PathLike, *,
+                                    nproc: int = 2, batch_size: int = 2, atol: float = 1e-5,
+                                    columns: tuple[str, ...] = ("train_loss", "val_loss"),
+                                    rel: float = 1e-4) -> tuple[Path, Path]:
+    """Assert that DistributedDataParallel under torchrun trains exactly like one process.
+
+    Trains with :func:`train_with_torchrun_and_single_process`, then checks that the torchrun
+    run recorded ``world_size`` in config.json, that both runs wrote the same split and one
+    log row per epoch, that the final weights (``last.pt``, loaded with ``weights_only=True``)
+    agree within ``atol`` (99.9% of each tensor's elements: float sums in another order), and
+    that the logged ``columns`` agree within ``rel`` every epoch.
+
+    Args:
+        module, args, tmp_path, nproc, batch_size: As for :func:`train_with_torchrun_and_single_process`;
+            ``args`` must make training deterministic (``--no-augment``, ``--dropout 0``...).
+        atol: Absolute tolerance on the weights.
+        columns: log.csv columns that must match (losses are reduced over all ranks).
+        rel: Relative tolerance on those columns.
+
+    Returns:
+        ``(ddp_run, single_run)`` folders, for further checks.
+    """
+    import json
+
+    import pytest
+    import torch
+
+    ddp, single = train_with_torchrun_and_single_process(module, args, tmp_path, nproc=nproc, batch_size=batch_size)
+    config = json.loads((ddp / "config.json").read_text())
+    assert config["world_size"] == nproc, config.get("world_size")
+    assert json.loads((single / "config.json").read_text())["world_size"] == 1
+    split = json.loads((ddp / "split.json").read_text())
+    assert split == json.loads((single / "split.json").read_text())
+    # DistributedSampler pads a training set that does not divide into NPROC shards with repeats.
+    assert len(split["train"]) % nproc == 0, f"pick a training set divisible by {nproc}: {len(split['train'])}"
+    wd, ws = load_weights(ddp), load_weights(single)
+    assert wd.keys() == ws.keys()
+    for key in ws:
+        if not torch.is_floating_point(ws[key]):
+            assert torch.equal(wd[key], ws[key]), key
+            continue
+        close = torch.isclose(wd[key], ws[key], atol=atol, rtol=0)
+        assert close.float().mean() >= 0.999, (key, float((wd[key] - ws[key]).abs().max()))
+    log_ddp, log_single = read_log(ddp), read_log(single)
+    assert log_single and [int(r["epoch"]) for r in log_ddp] == [int(r["epoch"]) for r in log_single]
+    for a, b in zip(log_ddp, log_single):
+        for column in columns:
+            assert float(a[column]) == pytest.approx(float(b[column]), rel=rel), (a["epoch"], column)
+    return ddp, single
