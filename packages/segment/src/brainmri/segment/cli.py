@@ -150,13 +150,15 @@ def train(**kw):
     at the end the val and test scans are segmented on their native grids (Dice, HD95).
     """
     from brainmri.core.errors import BrainmriError
+    from brainmri.core.training.distributed import is_main_process
     from brainmri.core.training.trainer import TrainConfig
 
     from .training import train_segmentation
 
     if kw["resume"]:
         run = train_segmentation(kw["resume"], resume=True, device=kw["device"], progress=not kw["quiet"])
-        click.echo(f"run complete: {run.path}", err=True)
+        if is_main_process():  # once, not per torchrun rank
+            click.echo(f"run complete: {run.path}", err=True)
         return
     missing = [f"--{n}" for n in ("dataset", "root", "out") if not kw[n]]
     if missing:
@@ -210,7 +212,8 @@ def train(**kw):
         progress=not kw["quiet"],
         evaluate_after=not kw["no_evaluate"],
     )
-    click.echo(f"run complete: {run.path}", err=True)
+    if is_main_process():  # once, not per torchrun rank
+        click.echo(f"run complete: {run.path}", err=True)
 
 
 @main.command("predict")

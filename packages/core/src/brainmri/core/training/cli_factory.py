@@ -47,13 +47,15 @@ def _train_command(task_name: str, task_options: Sequence[Callable], architectur
         """
         from ..errors import BrainmriError
         from ..tasks import get_task
+        from .distributed import is_main_process
         from .trainer import TrainConfig
         from .workflow import train as run_train
 
         task = get_task(task_name)
         if kw["resume"]:
             run_train(task, kw["resume"], resume=True, device=kw["device"], progress=not kw["quiet"])
-            click.echo(f"run complete: {kw['resume']}", err=True)
+            if is_main_process():  # once, not per torchrun rank
+                click.echo(f"run complete: {kw['resume']}", err=True)
             return
         missing = [name for name in ("dataset", "root", "out") if not kw[name]]
         if missing:
@@ -72,7 +74,8 @@ def _train_command(task_name: str, task_options: Sequence[Callable], architectur
             model_options={} if kw["dropout"] is None else {"dropout": kw["dropout"]},
             split_file=kw["split_file"], val=kw["val"], test=kw["test"], device=kw["device"],
             cache_dir=kw["cache_dir"], progress=not kw["quiet"])
-        click.echo(f"run complete: {run.path}", err=True)
+        if is_main_process():  # once, not per torchrun rank
+            click.echo(f"run complete: {run.path}", err=True)
 
     options = [
         click.option("--dataset", type=click.Choice(["ixi", "adni", "msd", "table", "bids"]),
