@@ -93,3 +93,30 @@ def test_predict_with_a_raw_reference_checkpoint():
     assert result.returncode == 0, result.stderr
     row = list(csv.DictReader(result.stdout.splitlines()))[0]
     assert float(row["prob_female"]) == pytest.approx(0.940, abs=0.02)  # shared/vt1-checkpoints/README.md
+
+
+@pytest.fixture(scope="module")
+def corpus(tmp_path_factory):
+    from brainmri.core.testing.corpus import write_bad_input_corpus
+
+    root = tmp_path_factory.mktemp("corpus")
+    return root, write_bad_input_corpus(root)
+
+
+def test_predict_over_the_bad_input_corpus(trained, corpus, tmp_path):
+    from brainmri.core.testing.corpus import partial_files, scan_cases, sweep
+
+    _, run = trained
+    root, cases = corpus
+    given = {**scan_cases(cases), "empty_folder": cases["empty_folder"]}
+    cmd = [sys.executable, "-m", "brainmri.classify", "predict", str(run)]
+    out = tmp_path / "pred.csv"
+    sweep(cmd, given, corpus=root, extra=["-o", out, "--device", "cpu"])
+    with open(out, newline="", encoding="utf-8") as fh:
+        rows = list(csv.DictReader(fh))
+    assert [r["file"] for r in rows] == [str(c.path) for c in given.values() if c.good]
+    assert all(0.0 <= float(r["prob_female"]) <= 1.0 for r in rows)
+    fail = tmp_path / "fail.csv"
+    sweep(cmd, {"truncated": cases["truncated"], "good": cases["good"]}, corpus=root,
+          extra=["-o", fail, "--device", "cpu"], on_error="fail")
+    assert not fail.exists() and not partial_files(tmp_path)

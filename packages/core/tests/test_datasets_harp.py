@@ -128,8 +128,9 @@ def test_overlapping_labels_name_both_files(tmp_path):
 def test_geometry_mismatch_is_an_error(tmp_path):
     left, right = _masks()
     s = _pair(tmp_path, left, right, affine_right=np.diag([2.0, 2.0, 2.5, 1.0]))
-    with pytest.raises(DatasetError, match="does not match the right label"):
+    with pytest.raises(DatasetError, match="does not match the left label") as err:
         load_labels(s)
+    assert err.value.path == str(s.label_parts[1])  # the right label is the one off the scan's grid
     s = _pair(tmp_path, left, right, image_shape=(6, 6, 7))
     with pytest.raises(DatasetError, match="does not match its scan"):
         load_labels(s)

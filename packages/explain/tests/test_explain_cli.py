@@ -142,3 +142,35 @@ def test_help_lists_the_commands_without_importing_torch():
     assert out.returncode == 0, out.stderr
     assert all(c in out.stdout for c in ("gradcam", "layers", "sanity"))
     assert out.stdout.strip().endswith("False")
+
+
+@pytest.fixture(scope="module")
+def corpus(tmp_path_factory):
+    from brainmri.core.testing.corpus import write_bad_input_corpus
+
+    root = tmp_path_factory.mktemp("corpus")
+    return root, write_bad_input_corpus(root)
+
+
+def test_gradcam_over_the_bad_input_corpus(runs, corpus, tmp_path):
+    """The brain-only run, given a mask folder, as a real process: one line per bad scan (and for
+    the mask on another grid), maps on the good scans' own grids, the regions table."""
+    from brainmri.core.testing.corpus import sweep, with_mask_folder
+
+    root, cases = corpus
+    masks = tmp_path / "masks"
+    given = {**with_mask_folder(cases, masks), "empty_folder": cases["empty_folder"]}
+    out = tmp_path / "out"
+    cmd = [sys.executable, "-m", "brainmri.explain", "gradcam", str(runs["brain"])]
+    sweep(cmd, given, corpus=root, out_dir=out, extra=["-o", out, "--mask-dir", masks, "--no-montage",
+                                                       "--device", "cpu"])
+    with open(out / "regions.csv", newline="", encoding="utf-8") as fh:
+        rows = list(csv.DictReader(fh))
+    good = [c for c in given.values() if c.good]
+    assert [r["file"] for r in rows] == [str(c.path) for c in good]
+    for case, row in zip(good, rows):
+        assert nib.load(row["map"]).shape == nib.load(str(case.path)).shape
+        assert 0.0 <= float(row["inside_fraction"]) <= 1.0
+    sweep([sys.executable, "-m", "brainmri.explain", "gradcam", str(runs["full"])],
+          {"singular": cases["singular_affine"], "good": cases["good"]}, corpus=root, out_dir=tmp_path / "fail",
+          extra=["-o", tmp_path / "fail", "--no-montage", "--device", "cpu"], on_error="fail")

@@ -102,3 +102,33 @@ def test_predict_with_a_raw_reference_checkpoint():
     row = list(csv.DictReader(result.stdout.splitlines()))[0]
     assert float(row["pred_age"]) == pytest.approx(32.5, abs=1.0)  # shared/vt1-checkpoints/README.md
     assert float(row["brain_age_gap"]) == pytest.approx(float(row["pred_age"]) - 40, abs=1e-3)
+
+
+@pytest.fixture(scope="module")
+def corpus(tmp_path_factory):
+    from brainmri.core.testing.corpus import write_bad_input_corpus
+
+    root = tmp_path_factory.mktemp("corpus")
+    return root, write_bad_input_corpus(root)
+
+
+def test_predict_over_the_bad_input_corpus(trained, corpus, tmp_path):
+    """The brain-only run, given a mask folder: bad scans and a mask on another grid, one line each."""
+    from brainmri.core.testing.corpus import partial_files, sweep, with_mask_folder
+
+    root, cases = corpus
+    masks = tmp_path / "masks"
+    given = {**with_mask_folder(cases, masks), "empty_folder": cases["empty_folder"]}
+    cmd = [sys.executable, "-m", "brainmri.regress", "predict", str(trained)]
+    out = tmp_path / "pred.csv"
+    proc = sweep(cmd, given, corpus=root, extra=["-o", out, "--mask-dir", masks, "--device", "cpu"])
+    mask = given["mask_on_another_grid"]
+    assert f"\n  skipped {mask.about}: mask grid" in proc.stderr  # the summary names the scan
+    with open(out, newline="", encoding="utf-8") as fh:
+        rows = list(csv.DictReader(fh))
+    assert [r["file"] for r in rows] == [str(c.path) for c in given.values() if c.good]
+    assert all(np.isfinite(float(r["pred_age"])) for r in rows)
+    fail = tmp_path / "fail.csv"
+    sweep(cmd, {"mask": mask, "good": cases["good"]}, corpus=root,
+          extra=["-o", fail, "--mask-dir", masks, "--device", "cpu"], on_error="fail")
+    assert not fail.exists() and not partial_files(tmp_path)

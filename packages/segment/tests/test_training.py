@@ -272,3 +272,94 @@ def test_overlay_png_is_written(trained, predicted, tmp_path):
         load_volume(subject.image), pred.data, tmp_path / "overlay.png", load_labels(subject).data
     )
     assert path.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n" and path.stat().st_size > 10_000
+
+
+@pytest.fixture(scope="module")
+def corpus(tmp_path_factory):
+    from brainmri.core.testing.corpus import write_bad_input_corpus
+
+    root = tmp_path_factory.mktemp("corpus")
+    return root, write_bad_input_corpus(root)
+
+
+@pytest.fixture(scope="module")
+def corpus_predicted(trained, corpus, tmp_path_factory):
+    """``predict --on-error skip`` over every corpus scan, the empty folder and the scans of its HarP
+    folder with broken labels (good scans, whose predictions ``evaluate`` scores below)."""
+    from brainmri.core.testing.corpus import Case, scan_cases, sweep
+
+    _, run, _ = trained
+    root, cases = corpus
+    harp = cases["label_unexpected_values"].path.parents[1]
+    given = {**scan_cases(cases), "empty_folder": cases["empty_folder"]}
+    given.update({p.name: Case(p, None) for p in sorted((harp / "ADNI").rglob("*.nii.gz"))})
+    out = tmp_path_factory.mktemp("corpus_pred")
+    cmd = [sys.executable, "-m", "brainmri.segment", "predict", str(run)]
+    proc = sweep(cmd, given, corpus=root, out_dir=out, extra=["-o", out, "--device", "cpu"])
+    return harp, out, given, proc
+
+
+def test_predict_over_the_bad_input_corpus(trained, corpus, corpus_predicted, tmp_path):
+    from brainmri.core.testing.corpus import sweep
+
+    _, run, _ = trained
+    root, cases = corpus
+    _, out, given, _ = corpus_predicted
+    for case in given.values():  # labels on each good scan's own grid, nothing for the others
+        name = Path(case.path).name.split(".nii")[0]
+        pred = out / f"{name}_hippocampus.nii.gz"
+        assert pred.is_file() == case.good
+        if case.good:
+            assert nib.load(str(pred)).shape == nib.load(str(case.path)).shape
+    with open(out / "hippocampus_volumes.csv", encoding="utf-8") as fh:
+        assert len(list(csv.DictReader(fh))) == sum(c.good for c in given.values())
+    sweep([sys.executable, "-m", "brainmri.segment", "predict", str(run)],
+          {"four_d": cases["four_d"], "good": cases["good"]}, corpus=root, out_dir=tmp_path,
+          extra=["-o", tmp_path, "--device", "cpu"], on_error="fail")
+
+
+def test_evaluate_names_each_broken_label_file(corpus, corpus_predicted):
+    from brainmri.core.testing.corpus import check_reported, digests, error_lines, partial_files
+
+    root, cases = corpus
+    harp, out, _, _ = corpus_predicted
+    bad = [cases["label_unexpected_values"], cases["label_mismatched_geometry"]]
+    before = digests(root)
+    cmd = [sys.executable, "-m", "brainmri.segment", "evaluate", "--pred", str(out), "--dataset", "adni",
+           "--root", str(harp), "--split", "test"]
+    skip = subprocess.run([*cmd, "--on-error", "skip"], capture_output=True, text=True)
+    assert skip.returncode == 0 and "Traceback" not in skip.stderr, skip.stderr
+    assert len(error_lines(skip.stderr)) == 2, skip.stderr
+    for case in bad:
+        check_reported(skip.stderr, case)
+    assert "3 subjects done, 2 skipped" in skip.stderr
+    with open(out / "evaluation_test.csv", encoding="utf-8") as fh:
+        assert sorted(r["subject_id"] for r in csv.DictReader(fh)) == ["002_S_0101", "005_S_0202", "007_S_0303"]
+    fail = subprocess.run(cmd, capture_output=True, text=True)
+    assert fail.returncode == 1 and "Traceback" not in fail.stderr, fail.stderr
+    assert len(error_lines(fail.stderr)) == 1
+    check_reported(fail.stderr, bad[0])
+    assert digests(root) == before and not partial_files(out)
+
+
+def test_train_names_a_broken_label_file_and_can_start_again(corpus, tmp_path):
+    """Labels are read while training: a broken one stops the run in one line, and the run folder,
+    which has no checkpoint yet, takes a new start instead of refusing it."""
+    from brainmri.core.testing.corpus import check_reported, digests, error_lines, partial_files
+
+    root, cases = corpus
+    harp = cases["label_unexpected_values"].path.parents[1]
+    before = digests(root)
+    run = tmp_path / "run"
+    for name, subject in (("label_unexpected_values", "011_S_0404"), ("label_mismatched_geometry", "013_S_0505")):
+        split = tmp_path / f"{subject}.json"
+        split.write_text(json.dumps({"train": ["002_S_0101", subject], "val": [], "test": []}))
+        proc = subprocess.run(
+            [sys.executable, "-m", "brainmri.segment", "train", "--dataset", "adni", "--root", str(harp), "--out",
+             str(run), "--split-file", str(split), "--spacing", "3", "--patch-size", "52", "--levels", "3",
+             "--base-filters", "8", "--epochs", "1", "--val", "0", "--device", "cpu", "--quiet"],
+            capture_output=True, text=True)
+        assert proc.returncode == 1 and "Traceback" not in proc.stderr, proc.stderr
+        assert len(error_lines(proc.stderr)) == 1, proc.stderr
+        check_reported(proc.stderr, cases[name])
+    assert digests(root) == before and not partial_files(run)

@@ -121,13 +121,13 @@ def load_labels(subject: Subject) -> Volume:
         left_path, right_path = map(Path, subject.label_parts)
         left = load_volume(left_path, check_values=False)
         right = load_volume(right_path, check_values=False)
-        if not _same_grid(left, right.shape, right.affine):
-            raise DatasetError(
-                left_path,
-                f"grid {left.shape} does not match the right label {right_path} "
-                f"{right.shape} (shape or affine differ)",
-            )
         _check_against_image(left, subject)
+        if not _same_grid(left, right.shape, right.affine):  # the left one is on the scan's grid: blame the right
+            raise DatasetError(
+                right_path,
+                f"grid {right.shape} (orientation {right.orientation}) does not match the left label "
+                f"{left_path} {left.shape} and its scan (shape or affine differ)",
+            )
         lmask, rmask = binarise(left), binarise(right)
         overlap = int(np.count_nonzero(lmask & rmask))
         if overlap:

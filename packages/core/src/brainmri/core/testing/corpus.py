@@ -25,7 +25,10 @@ from __future__ import annotations
 import gzip
 import hashlib
 import os
+import re
 import stat
+import subprocess
+from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -367,9 +370,102 @@ def check_clean_outputs(out_dir: str | os.PathLike, expected_stems: set[str] | N
     return images
 
 
+def with_mask_folder(cases: dict[str, Case], folder: str | os.PathLike) -> dict[str, Case]:
+    """Cases for a brain-only model given ``--mask-dir folder``: write the masks there.
+
+    Writes ``<stem>_mask.nii.gz`` (the head: voxels above the scan's minimum) for every good
+    scan and a copy of the corpus' mask on another grid; returns the scan cases plus that
+    ``mask_on_another_grid`` case, pointing at its copy.
+    """
+    from ..io import load_volume, scan_stem
+    from ..volume import Volume
+
+    folder = Path(folder)
+    out = scan_cases(cases)
+    for case in out.values():
+        if case.good:
+            scan = load_volume(case.path)
+            _save(Volume((scan.data > scan.data.min()).astype(np.uint8), scan.affine),
+                  folder / f"{scan_stem(case.path)}_mask.nii.gz")
+    mask = cases["mask_on_another_grid"]
+    (folder / mask.path.name).write_bytes(mask.path.read_bytes())
+    out["mask_on_another_grid"] = Case(folder / mask.path.name, mask.problem, mask.kind, about=mask.about)
+    return out
+
+
+def case_argument(case: Case) -> Path:
+    """What a command is given for ``case``: a ``mask`` case's scan, else the case's own path."""
+    return case.about if case.kind == "mask" else case.path
+
+
+_SUMMARY = re.compile(r"^(\d+) \w+ done, (?:.*, )?(\d+) skipped$", re.MULTILINE)
+
+
+def sweep(cmd: Sequence, cases: dict[str, Case], *, corpus: str | os.PathLike, out_dir=None, extra: Sequence = (),
+          on_error: str = "skip", timeout: float = 900) -> subprocess.CompletedProcess:
+    """Run ``[*cmd, *case paths, *extra, "--on-error", on_error]`` as a real process; check the contract.
+
+    (``fail`` is not passed but left to the default, which it must be.)
+
+    Always: no traceback, the corpus unchanged (:func:`digests` before and after) and, with
+    ``out_dir``, no half-written file there. ``skip``: one error line per bad case naming its
+    file (:func:`check_reported`) and one ``  skipped <arg>:`` line, no error line for a good
+    case, ``N <what> done, ... M skipped`` counting both, exit code 0 when a good case is
+    there (else non-zero) and, with ``out_dir``, a decodable NIfTI output for each good scan
+    and none for the others (:func:`check_clean_outputs`). ``fail``: a non-zero exit with a
+    single error line, that of the first bad case.
+
+    Args:
+        cmd: The command up to its scan arguments, e.g. ``[sys.executable, "-m", "brainmri.segment",
+            "predict", RUN]``.
+        cases: The cases to give, in order (cases with ``skip`` are left out).
+        corpus: The corpus folder (for :func:`digests`).
+        out_dir: The command's output folder, if it writes NIfTI files per scan.
+        extra: Arguments after the scans (``-o DIR``, ``--device cpu``...).
+
+    Returns:
+        The finished process, for the caller's own checks.
+    """
+    from ..io import scan_stem
+
+    cases = {k: c for k, c in cases.items() if c.skip is None}
+    bad = [c for c in cases.values() if not c.good]
+    good = [c for c in cases.values() if c.good]
+    before = digests(corpus)
+    policy = [] if on_error == "fail" else ["--on-error", on_error]  # fail: the default, as users get it
+    proc = subprocess.run([*map(str, cmd), *(str(case_argument(c)) for c in cases.values()), *map(str, extra),
+                           *policy], capture_output=True, text=True, timeout=timeout)
+    err = proc.stderr
+    shown = f"exit code {proc.returncode}\n--- stderr\n{err[-6000:]}\n--- stdout\n{proc.stdout[-2000:]}"
+    assert "Traceback" not in err + proc.stdout, shown
+    assert digests(corpus) == before, "the command modified its inputs"
+    if out_dir is not None:
+        assert not partial_files(out_dir), f"half-written files: {partial_files(out_dir)}"
+    if on_error == "fail":
+        assert proc.returncode != 0, shown
+        assert len(error_lines(err)) == 1, shown
+        check_reported(err, bad[0])
+        return proc
+    for case in bad:
+        check_reported(err, case)
+        assert err.count(f"\n  skipped {case_argument(case)}: ") == 1, f"{case_argument(case)} not listed\n{shown}"
+    for case in good:
+        assert not [line for line in error_lines(err) if str(case.path) in line], shown
+    counts = _SUMMARY.findall(err)
+    assert counts and tuple(map(int, counts[-1])) == (len(good), len(bad)), shown
+    assert (proc.returncode == 0) == bool(good), shown
+    if out_dir is not None:
+        stems = {scan_stem(c.path) for c in good}
+        made = check_clean_outputs(out_dir, stems)
+        for stem in stems:
+            assert any(p.name.startswith(stem) for p in made), f"no output for {stem}\n{shown}"
+    return proc
+
+
 __all__ = [
     "GOOD_SCANS",
     "Case",
+    "case_argument",
     "check_clean_outputs",
     "check_reported",
     "digests",
@@ -377,5 +473,7 @@ __all__ = [
     "harp_reference",
     "partial_files",
     "scan_cases",
+    "sweep",
+    "with_mask_folder",
     "write_bad_input_corpus",
 ]

@@ -185,7 +185,7 @@ def run_training(
 
     Args:
         task: The :class:`~brainmri.core.tasks.Task`.
-        out: Run folder; must not hold a run unless ``resume``.
+        out: Run folder; must not hold a run that saved a checkpoint unless ``resume``.
         new_run: Builds ``(config, split, subjects)`` for a new run (see :func:`run_config`);
             called only when not resuming, on every process.
         load_subjects: ``config["data"] -> subjects`` when resuming.
@@ -216,7 +216,9 @@ def run_training(
             subjects = load_subjects(config["data"])
             split = Split.load(run.split_path)
         else:
-            if run.exists():
+            # A folder whose run stopped before its first checkpoint (bad input found in epoch 1)
+            # holds nothing to resume: it is started over instead of blocking both ways.
+            if run.exists() and run.last_checkpoint.is_file():
                 raise BrainmriError(f"{run.path}: already holds a run; use --resume to continue it or pick a new --out")
             config, split, subjects = new_run()
             config["world_size"] = dist.world_size
