@@ -37,7 +37,7 @@ def main() -> None:
 
 @main.command("gradcam")
 @_run_argument
-@click.argument("scans", nargs=-1, required=True, type=click.Path())
+@click.argument("scans", nargs=-1, required=True, type=click.Path(readable=False))  # unreadable: our one-line error
 @click.option("-o", "--out", "out_dir", required=True, type=click.Path(file_okay=False),
               help="Output folder for maps, montages and regions.csv.")
 @_layer_option
@@ -106,7 +106,7 @@ def layers(run, checkpoint, device):
 
 @main.command("sanity")
 @_run_argument
-@click.argument("scan", type=click.Path())
+@click.argument("scan", type=click.Path(readable=False))  # unreadable: our one-line error
 @_method_option
 @_layer_option
 @_target_option

@@ -218,7 +218,7 @@ def train(**kw):
 
 @main.command("predict")
 @click.argument("run", type=click.Path(exists=True, file_okay=False))
-@click.argument("scans", nargs=-1, required=True, type=click.Path())
+@click.argument("scans", nargs=-1, required=True, type=click.Path(readable=False))  # unreadable: our one-line error
 @click.option(
     "-o",
     "--output",

@@ -37,7 +37,7 @@ def describe(path) -> dict:
 
 
 @click.command("info")
-@click.argument("scans", nargs=-1, required=True, type=click.Path())
+@click.argument("scans", nargs=-1, required=True, type=click.Path(readable=False))  # unreadable: our one-line error
 @click.option("--json", "as_json", is_flag=True, help="One JSON object per line instead of text.")
 @on_error_option
 @handle_errors

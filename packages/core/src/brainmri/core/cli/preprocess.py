@@ -17,7 +17,7 @@ from ._common import (
 
 
 @click.command("preprocess")
-@click.argument("scans", nargs=-1, required=True, type=click.Path())
+@click.argument("scans", nargs=-1, required=True, type=click.Path(readable=False))  # unreadable: our one-line error
 @click.option("-o", "--out", "out_dir", required=True, type=click.Path(file_okay=False), help="Output folder.")
 @click.option("--preset", type=click.Choice(["default", "vt1"]), default="default", show_default=True,
               help="Pipeline preset (vt1: the reference project's cubic preprocessing).")

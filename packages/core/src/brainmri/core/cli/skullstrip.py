@@ -8,7 +8,7 @@ from ._common import device_option, expand_scans, handle_errors, on_error_option
 
 
 @click.command("skullstrip")
-@click.argument("scans", nargs=-1, required=True, type=click.Path())
+@click.argument("scans", nargs=-1, required=True, type=click.Path(readable=False))  # unreadable: our one-line error
 @click.option("-o", "--out", "out_dir", required=True, type=click.Path(file_okay=False),
               help="Output folder.")
 @click.option("--mode", type=click.Choice(["fast", "accurate"]), default=None,

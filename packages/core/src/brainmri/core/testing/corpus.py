@@ -23,16 +23,24 @@ Layout under the folder::
 from __future__ import annotations
 
 import gzip
-import hashlib
 import os
-import re
 import stat
-import subprocess
-from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
+
+from .contract import (
+    case_argument,
+    check_clean_outputs,
+    check_reported,
+    digests,
+    error_lines,
+    partial_files,
+    permission_prefix,
+    reading_is_blocked,
+    sweep,
+)
 
 #: Voxel size (mm) and field of view (mm) of the corpus' good scans: small, head-like phantoms.
 GOOD_SPACING = 4.0
@@ -105,15 +113,6 @@ def _raw_nifti(path: Path, data: np.ndarray, *, pixdim=(1.0, 1.0, 1.0), sform=No
     return path
 
 
-def _reading_is_blocked(path: Path) -> bool:
-    try:
-        with open(path, "rb") as fh:
-            fh.read(1)
-    except PermissionError:
-        return True
-    return False
-
-
 def _bad_scans(scans: Path, good) -> dict[str, Case]:
     """The broken scan files, made from the good phantom ``good``."""
     import nibabel as nib
@@ -174,14 +173,14 @@ def _bad_scans(scans: Path, good) -> dict[str, Case]:
     path = scans / "unreadable.nii.gz"
     _save(good, path)
     os.chmod(path, 0)
-    if _reading_is_blocked(path):
+    if reading_is_blocked(path):  # for commands run with permission_prefix(), root included
         case("unreadable", path, "permission denied")
-    else:  # root (or a file system without permissions) reads it anyway
+    else:  # root without setpriv (or a file system without permissions) reads it anyway
         path.chmod(stat.S_IRUSR | stat.S_IWUSR)
         path.unlink()
         cases["unreadable"] = Case(path, "permission denied", skip=(
-            f"chmod 000 does not block reading here (running as uid {os.geteuid()}, which reads any file), "
-            "so an unreadable file cannot be made"))
+            f"chmod 000 does not block reading here (uid {os.geteuid()}, no setpriv to drop the capability "
+            "to read any file), so an unreadable file cannot be made"))
     return cases
 
 
@@ -301,75 +300,6 @@ def scan_cases(cases: dict[str, Case], *, good: bool | None = None) -> dict[str,
             if c.kind == "scan" and c.skip is None and (good is None or c.good == good)}
 
 
-def digests(folder: str | os.PathLike) -> dict[str, str]:
-    """``{relative path: sha256}`` of every file under ``folder`` (unreadable ones: mode and size).
-
-    Taken before and after running commands, it proves the inputs were not modified.
-    """
-    root = Path(folder)
-    out = {}
-    for path in sorted(root.rglob("*")):
-        if path.is_dir() or path.is_symlink():
-            continue
-        info = path.stat()
-        try:
-            out[str(path.relative_to(root))] = hashlib.sha256(path.read_bytes()).hexdigest()
-        except PermissionError:
-            out[str(path.relative_to(root))] = f"unreadable mode={info.st_mode:o} size={info.st_size}"
-    return out
-
-
-def partial_files(folder: str | os.PathLike) -> list[Path]:
-    """Leftovers of interrupted writes under ``folder`` (``.<name>.*.part*``, ``*.tmp*``)."""
-    root = Path(folder)
-    if not root.exists():
-        return []
-    return sorted(p for p in root.rglob("*") if ".part" in p.name or ".tmp" in p.name)
-
-
-def error_lines(stderr: str) -> list[str]:
-    """The ``error: ...`` lines of a command's stderr."""
-    return [line for line in stderr.splitlines() if line.startswith("error: ")]
-
-
-def check_reported(stderr: str, case: Case) -> str:
-    """Assert that ``stderr`` has exactly one error line naming ``case.path`` with its problem.
-
-    Returns:
-        That line.
-    """
-    lines = [line for line in error_lines(stderr) if str(case.path) in line]
-    assert len(lines) == 1, f"expected one error line naming {case.path}, got {lines}\n{stderr}"
-    line = lines[0]
-    assert line.startswith(f"error: {case.path}: "), line
-    assert case.problem.lower() in line.lower(), f"{case.problem!r} not in {line!r}"
-    return line
-
-
-def check_clean_outputs(out_dir: str | os.PathLike, expected_stems: set[str] | None = None) -> list[Path]:
-    """Assert ``out_dir`` holds no partial file and every NIfTI in it decodes completely.
-
-    Args:
-        out_dir: An output folder.
-        expected_stems: If given, every NIfTI's name must start with one of these stems
-            (outputs only for good inputs).
-
-    Returns:
-        The NIfTI files found.
-    """
-    import nibabel as nib
-
-    out = Path(out_dir)
-    leftovers = partial_files(out)
-    assert not leftovers, f"half-written files left: {leftovers}"
-    images = sorted(p for p in out.rglob("*") if p.name.endswith((".nii", ".nii.gz")))
-    for image in images:
-        np.asanyarray(nib.load(str(image)).dataobj)  # raises on a truncated file
-        if expected_stems is not None:
-            assert any(image.name.startswith(stem) for stem in expected_stems), f"unexpected output {image}"
-    return images
-
-
 def with_mask_folder(cases: dict[str, Case], folder: str | os.PathLike) -> dict[str, Case]:
     """Cases for a brain-only model given ``--mask-dir folder``: write the masks there.
 
@@ -393,75 +323,6 @@ def with_mask_folder(cases: dict[str, Case], folder: str | os.PathLike) -> dict[
     return out
 
 
-def case_argument(case: Case) -> Path:
-    """What a command is given for ``case``: a ``mask`` case's scan, else the case's own path."""
-    return case.about if case.kind == "mask" else case.path
-
-
-_SUMMARY = re.compile(r"^(\d+) \w+ done, (?:.*, )?(\d+) skipped$", re.MULTILINE)
-
-
-def sweep(cmd: Sequence, cases: dict[str, Case], *, corpus: str | os.PathLike, out_dir=None, extra: Sequence = (),
-          on_error: str = "skip", timeout: float = 900) -> subprocess.CompletedProcess:
-    """Run ``[*cmd, *case paths, *extra, "--on-error", on_error]`` as a real process; check the contract.
-
-    (``fail`` is not passed but left to the default, which it must be.)
-
-    Always: no traceback, the corpus unchanged (:func:`digests` before and after) and, with
-    ``out_dir``, no half-written file there. ``skip``: one error line per bad case naming its
-    file (:func:`check_reported`) and one ``  skipped <arg>:`` line, no error line for a good
-    case, ``N <what> done, ... M skipped`` counting both, exit code 0 when a good case is
-    there (else non-zero) and, with ``out_dir``, a decodable NIfTI output for each good scan
-    and none for the others (:func:`check_clean_outputs`). ``fail``: a non-zero exit with a
-    single error line, that of the first bad case.
-
-    Args:
-        cmd: The command up to its scan arguments, e.g. ``[sys.executable, "-m", "brainmri.segment",
-            "predict", RUN]``.
-        cases: The cases to give, in order (cases with ``skip`` are left out).
-        corpus: The corpus folder (for :func:`digests`).
-        out_dir: The command's output folder, if it writes NIfTI files per scan.
-        extra: Arguments after the scans (``-o DIR``, ``--device cpu``...).
-
-    Returns:
-        The finished process, for the caller's own checks.
-    """
-    from ..io import scan_stem
-
-    cases = {k: c for k, c in cases.items() if c.skip is None}
-    bad = [c for c in cases.values() if not c.good]
-    good = [c for c in cases.values() if c.good]
-    before = digests(corpus)
-    policy = [] if on_error == "fail" else ["--on-error", on_error]  # fail: the default, as users get it
-    proc = subprocess.run([*map(str, cmd), *(str(case_argument(c)) for c in cases.values()), *map(str, extra),
-                           *policy], capture_output=True, text=True, timeout=timeout)
-    err = proc.stderr
-    shown = f"exit code {proc.returncode}\n--- stderr\n{err[-6000:]}\n--- stdout\n{proc.stdout[-2000:]}"
-    assert "Traceback" not in err + proc.stdout, shown
-    assert digests(corpus) == before, "the command modified its inputs"
-    if out_dir is not None:
-        assert not partial_files(out_dir), f"half-written files: {partial_files(out_dir)}"
-    if on_error == "fail":
-        assert proc.returncode != 0, shown
-        assert len(error_lines(err)) == 1, shown
-        check_reported(err, bad[0])
-        return proc
-    for case in bad:
-        check_reported(err, case)
-        assert err.count(f"\n  skipped {case_argument(case)}: ") == 1, f"{case_argument(case)} not listed\n{shown}"
-    for case in good:
-        assert not [line for line in error_lines(err) if str(case.path) in line], shown
-    counts = _SUMMARY.findall(err)
-    assert counts and tuple(map(int, counts[-1])) == (len(good), len(bad)), shown
-    assert (proc.returncode == 0) == bool(good), shown
-    if out_dir is not None:
-        stems = {scan_stem(c.path) for c in good}
-        made = check_clean_outputs(out_dir, stems)
-        for stem in stems:
-            assert any(p.name.startswith(stem) for p in made), f"no output for {stem}\n{shown}"
-    return proc
-
-
 __all__ = [
     "GOOD_SCANS",
     "Case",
@@ -472,6 +333,7 @@ __all__ = [
     "error_lines",
     "harp_reference",
     "partial_files",
+    "permission_prefix",
     "scan_cases",
     "sweep",
     "with_mask_folder",

@@ -13,7 +13,15 @@ from collections.abc import Callable, Sequence
 
 import click
 
-from ..cli._common import device_option, handle_errors, on_error_option, shard_name, shard_option, take_shard
+from ..cli._common import (
+    device_option,
+    expand_scans,
+    handle_errors,
+    on_error_option,
+    shard_name,
+    shard_option,
+    take_shard,
+)
 
 #: Names of the generic train options (everything else is a task option).
 _GENERIC = {
@@ -145,7 +153,7 @@ def _evaluate_command(task_name: str) -> click.Command:
 def _predict_command(task_name: str) -> click.Command:
     @click.command("predict")
     @click.argument("run", required=False, type=click.Path())
-    @click.argument("scans", nargs=-1, type=click.Path())
+    @click.argument("scans", nargs=-1, type=click.Path(readable=False))  # unreadable: our one-line error
     @click.option("-o", "--output", type=click.Path(dir_okay=False), help="CSV file (default: print to stdout).")
     @click.option("--checkpoint", type=click.Path(exists=True, dir_okay=False),
                   help="A raw reference checkpoint (.pth) instead of a run folder.")
@@ -165,7 +173,7 @@ def _predict_command(task_name: str) -> click.Command:
     @handle_errors
     def predict(run, scans, output, checkpoint, arch, preset, spacing, shape, brain, mask_dir, skull_strip, truth,
                 device, shard, on_error):
-        """Predict SCAN... (any orientation) with RUN, or with --checkpoint FILE.pth --arch vt1 --preset vt1."""
+        """Predict SCAN... (files or folders; any orientation) with RUN, or with --checkpoint FILE.pth --arch vt1."""
         import csv
         import sys
         from pathlib import Path
@@ -182,6 +190,7 @@ def _predict_command(task_name: str) -> click.Command:
             RunDir(run).require()
         if mask_dir and skull_strip:
             raise BrainmriError("give --mask-dir or --skull-strip, not both")
+        scans = expand_scans(scans)  # folders: the scans in them, as every batch command does
         if not scans:
             raise BrainmriError("no scans given")
         if truth and len(truth) != len(scans):
