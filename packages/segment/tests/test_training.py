@@ -10,8 +10,10 @@ from __future__ import annotations
 import csv
 import json
 import os
+import signal
 import subprocess
 import sys
+import time
 from pathlib import Path
 
 import nibabel as nib
@@ -23,6 +25,7 @@ from brainmri.core.geometry import mask_centroid_world
 from brainmri.core.io import load_volume, save_volume
 from brainmri.core.orientation import reorient
 from brainmri.core.testing import synthetic_dataset
+from brainmri.core.testing.corpus import partial_files
 from brainmri.segment.cli import main
 
 TRAIN_ARGS = [
@@ -363,3 +366,68 @@ def test_train_names_a_broken_label_file_and_can_start_again(corpus, tmp_path):
         assert len(error_lines(proc.stderr)) == 1, proc.stderr
         check_reported(proc.stderr, cases[name])
     assert digests(root) == before and not partial_files(run)
+
+
+def _predict_cmd(run, scans, out, *extra):
+    return [sys.executable, "-m", "brainmri.segment", "predict", str(run), *map(str, scans), "-o", str(out),
+            "--device", "cpu", *extra]
+
+
+def _same_labels(a: Path, b: Path) -> None:
+    ia, ib = nib.load(str(a)), nib.load(str(b))
+    np.testing.assert_array_equal(ia.affine, ib.affine)
+    np.testing.assert_array_equal(np.asanyarray(ia.dataobj), np.asanyarray(ib.dataobj))
+
+
+def test_predict_in_two_shares_equals_one_process(trained, predicted, tmp_path):
+    """``--shard 1/2`` and ``2/2`` at the same time into one folder: the label files of one process."""
+    _, run, _ = trained
+    scans, oriented, single, _ = predicted
+    inputs = [*scans, oriented["RAS"].parent]
+    env = {**os.environ, "PYTHONWARNINGS": "ignore", "OMP_NUM_THREADS": "1"}
+    procs = [subprocess.Popen(_predict_cmd(run, inputs, tmp_path, "--shard", f"{i}/2"), env=env,
+                              stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True) for i in (1, 2)]
+    for proc in procs:
+        _, err = proc.communicate(timeout=900)
+        assert proc.returncode == 0, err
+    made = sorted(p.name for p in tmp_path.glob("*_hippocampus.nii.gz"))
+    assert made == sorted(p.name for p in single.glob("*_hippocampus.nii.gz")) and len(made) == 7
+    for name in made:
+        _same_labels(single / name, tmp_path / name)
+    tables = [tmp_path / f"hippocampus_volumes.shard{i}of2.csv" for i in (1, 2)]
+    rows = [row for table in tables for row in csv.DictReader(open(table, newline=""))]
+    with open(single / "hippocampus_volumes.csv", newline="") as fh:
+        expected = list(csv.DictReader(fh))
+    assert sorted(r["file"] for r in rows) == sorted(r["file"] for r in expected)
+    by_file = {r["file"]: r for r in expected}
+    assert all({k: v for k, v in r.items() if k != "output"} == {k: v for k, v in by_file[r["file"]].items()
+               if k != "output"} for r in rows)
+    assert not partial_files(tmp_path)
+
+
+def test_killed_batch_predict_reruns_to_every_output(trained, predicted, tmp_path):
+    """SIGKILL as soon as the first label file lands (the next is being computed or written);
+    the rerun completes every output, equal to an uninterrupted run, with no partial file."""
+    _, run, _ = trained
+    scans, oriented, single, _ = predicted
+    inputs = [*scans, oriented["RAS"].parent]
+    proc = subprocess.Popen(_predict_cmd(run, inputs, tmp_path), stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                            text=True, env={**os.environ, "PYTHONWARNINGS": "ignore"})
+    deadline = time.monotonic() + 600
+    while time.monotonic() < deadline and proc.poll() is None and not any(tmp_path.glob("*_hippocampus.nii.gz")):
+        time.sleep(0.01)
+    assert proc.poll() is None, proc.communicate()[1]
+    proc.send_signal(signal.SIGKILL)
+    proc.communicate()
+    done_before = sorted(p.name for p in tmp_path.glob("*_hippocampus.nii.gz"))
+    assert 1 <= len(done_before) < 7
+    for name in done_before:  # what the killed run left is complete, never half a file
+        _same_labels(single / name, tmp_path / name)
+    rerun = subprocess.run(_predict_cmd(run, inputs, tmp_path), capture_output=True, text=True,
+                           env={**os.environ, "PYTHONWARNINGS": "ignore"}, timeout=900)
+    assert rerun.returncode == 0, rerun.stderr
+    for name in (p.name for p in single.glob("*_hippocampus.nii.gz")):
+        _same_labels(single / name, tmp_path / name)
+    assert not partial_files(tmp_path)
+    with open(tmp_path / "hippocampus_volumes.csv", newline="") as fh:
+        assert len(list(csv.DictReader(fh))) == 7
