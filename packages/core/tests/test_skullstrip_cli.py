@@ -131,7 +131,8 @@ def test_bad_input_one_line_error_and_skip(tmp_path):
     errors = [line for line in fail.stderr.splitlines() if line.startswith("error:")]
     assert len(errors) == 1 and str(bad) in errors[0]
     skip = _run(bad, "-o", tmp_path / "out", "--device", "cpu", "--on-error", "skip")
-    assert skip.returncode == 0 and f"skipped {bad}" in skip.stderr
+    assert f"skipped {bad}" in skip.stderr and "Traceback" not in skip.stderr
+    assert skip.returncode == 1  # skipped, and nothing else was done: a failure for scripts to see
 
 
 def test_ensure_masks_reuses_valid_masks_without_loading_the_network(tmp_path, monkeypatch):
