@@ -17,7 +17,7 @@ PYTHON = "3.11"
 CONSTRAINTS = ("-c", "constraints.txt")
 TASKS = ("classify", "regress", "segment", "explain")
 ALL = ("./packages/core[hdbet,tensorboard]", *(f"./packages/{t}" for t in TASKS))
-TEST_DEPS = ("pytest", "xlwt")
+TEST_DEPS = ("pytest", "xlwt", "monai")  # monai: the independent HD95 reference in segment tests
 
 
 @nox.session(python=PYTHON)

@@ -138,8 +138,9 @@ def test_summarise_leaves_infinite_hd95_out_of_the_mean_and_counts_it():
     assert s["hd95"]["mean"] == pytest.approx(3.0) and s["hd95"]["n"] == 2 and s["hd95"]["n_inf"] == 1
 
 
-def test_hd95_agrees_with_monai_when_installed():
-    monai_metrics = pytest.importorskip("monai.metrics", reason="MONAI is only in the benchmark environment")
+def test_hd95_agrees_with_monai():
+    monai_metrics = pytest.importorskip("monai.metrics", reason="MONAI, the independent reference, is installed by "
+                                        "nox -s tests (it is no dependency of brainmri-segment)")
     import torch
 
     spacing = (0.86, 0.86, 2.4)
