@@ -50,3 +50,23 @@ def test_bias_fit_recovers_a_known_regression_to_the_mean():
 def test_bias_fit_refuses_a_degenerate_slope():
     fit = fit_bias([20, 40, 60, 80], [50, 50.1, 49.9, 50])
     assert fit["slope"] == 1.0 and fit["intercept"] == 0.0 and "note" in fit
+
+
+def test_bias_fit_is_applied_only_when_its_slope_is_known_well_enough():
+    """The correction divides by the slope: a noisy slope from few subjects would scale errors up."""
+    rng = np.random.default_rng(3)
+    age = np.linspace(20, 80, 10)
+    noisy = 0.25 * age + 37 + rng.normal(0, 8, 10)
+    # The slope's 95% interval by hand: OLS standard error and Student's t with n - 2 = 8 dof.
+    slope, intercept = np.polyfit(age, noisy, 1)
+    resid = noisy - (slope * age + intercept)
+    se = np.sqrt(resid @ resid / 8) / np.sqrt(((age - age.mean()) ** 2).sum())
+    lower = slope - 2.306 * se  # t(0.975, 8) = 2.306
+    assert lower < 0.1  # this data cannot pin the slope down
+    fit = fit_bias(age, noisy)
+    assert fit["slope"] == 1.0 and fit["intercept"] == 0.0 and "not reliably above" in fit["note"]
+    assert fit["slope_ci95"][0] == pytest.approx(lower, abs=1e-3)
+    assert fit["fitted"]["slope"] == pytest.approx(slope, rel=1e-6)
+    precise = 0.5 * age + 24 + rng.normal(0, 1, 10)  # the same n, a well-determined slope
+    fit = fit_bias(age, precise)
+    assert "note" not in fit and fit["slope"] == pytest.approx(0.5, abs=0.05)

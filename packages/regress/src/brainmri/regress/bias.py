@@ -16,21 +16,33 @@ MIN_SLOPE = 0.1
 def fit_bias(age, predicted) -> dict:
     """Fit the linear correction on true and predicted ages.
 
+    The correction divides by the slope, so a slope known only roughly (few validation
+    subjects) would scale errors up: it is applied only when the 95% lower confidence bound
+    of the fitted slope is above :data:`MIN_SLOPE`.
+
     Returns:
-        ``{"method": "linear", "slope", "intercept", "n"}``; with fewer than 3 subjects or a
-        slope under :data:`MIN_SLOPE` the identity (slope 1, intercept 0) and a ``note``.
+        ``{"method": "linear", "slope", "intercept", "n", "slope_ci95"}``; with fewer than 3
+        subjects or a slope not reliably above :data:`MIN_SLOPE` the identity (slope 1,
+        intercept 0) and a ``note`` saying why (and the fitted values).
     """
+    from scipy import stats
+
     age = np.asarray(age, dtype=np.float64)
     predicted = np.asarray(predicted, dtype=np.float64)
     out = {"method": "linear", "slope": 1.0, "intercept": 0.0, "n": int(len(age))}
     if len(age) < 3 or np.ptp(age) == 0:
         out["note"] = "too few validation subjects to fit; identity used"
         return out
-    slope, intercept = np.polyfit(age, predicted, 1)
-    if slope < MIN_SLOPE:
-        out["note"] = f"fitted slope {slope:.3g} below {MIN_SLOPE}; identity used"
+    fit = stats.linregress(age, predicted)
+    half = float(stats.t.ppf(0.975, len(age) - 2) * fit.stderr)
+    ci = [float(fit.slope) - half, float(fit.slope) + half]
+    out["slope_ci95"] = ci
+    if ci[0] < MIN_SLOPE:
+        out["note"] = (f"fitted slope {fit.slope:.3g} (95% CI {ci[0]:.3g} to {ci[1]:.3g}, n={len(age)}) is not "
+                       f"reliably above {MIN_SLOPE}; identity used")
+        out["fitted"] = {"slope": float(fit.slope), "intercept": float(fit.intercept)}
         return out
-    out.update(slope=float(slope), intercept=float(intercept))
+    out.update(slope=float(fit.slope), intercept=float(fit.intercept))
     return out
 
 

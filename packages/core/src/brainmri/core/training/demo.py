@@ -19,6 +19,20 @@ from .._atomic import write_text_atomic
 DEMO_TASKS = (("sex", "vt1", {}, 4), ("age", "vt1", {"loss": "mse"}, 2))
 
 
+def _bias_notes(out, name: str, metrics_by_variant) -> dict:
+    """The bias corrections that were not applied (``calibration.json`` notes), per variant."""
+    import json
+
+    notes = {}
+    for variant in metrics_by_variant:
+        path = out / f"{name}_{variant.replace(' ', '_')}" / "calibration.json"
+        if path.is_file():
+            bias = json.loads(path.read_text()).get("age_bias", {})
+            if "note" in bias:
+                notes[variant] = bias
+    return notes
+
+
 def _plot_roc(rows_by_variant: dict, path: Path) -> None:
     import matplotlib
 
@@ -127,8 +141,10 @@ def demo_tasks(out_dir: str | os.PathLike, scan: str | os.PathLike | None = None
             lines += ["", "![ROC](roc_sex.png)", ""]
         else:
             _plot_age(rows_by_variant, out / "age_pred_vs_true.png")
+            notes = [f"{variant}: {c['note']}" for variant, c in _bias_notes(out, name, metrics_by_variant).items()]
             lines += ["", "Age metrics after and before the linear bias correction fitted on the validation "
-                      "split (with few validation subjects its slope is noisy).", "",
+                      "split; it is applied only where the slope's 95% interval lies above 0.1 (it divides "
+                      "by the slope).", *[f"- {n}" for n in notes], "",
                       "![predicted vs true age](age_pred_vs_true.png)", ""]
         if scan is not None:
             from .predict import predict_scans
