@@ -60,15 +60,13 @@ def gradcam(run, scans, out_dir, layer, target, method, mask_dir, steps, checkpo
     through the map's peak, and OUT/regions.csv with the share of positive attribution inside
     and outside the brain mask (with --mask-dir).
     """
-    import sys
 
-    from brainmri.core.cli._common import expand_scans, shard_name, take_shard
+    from brainmri.core.cli._common import empty_share, expand_scans, shard_name, take_shard
 
     from .workflow import explain_scans
 
     paths = take_shard(expand_scans(scans), shard)
-    if not paths:  # only a share can be empty: more shares than scans
-        click.echo(f"share {shard[0]}/{shard[1]} has no scans", err=True)
+    if empty_share(paths, shard):
         return
     report = explain_scans(run, paths, out_dir, method=method, layer=layer, target=target,
                            mask_dir=mask_dir, steps=steps, device=device, checkpoint=checkpoint,
@@ -77,9 +75,7 @@ def gradcam(run, scans, out_dir, layer, target, method, mask_dir, steps, checkpo
         inside = row.get("inside_fraction")
         extra = f", inside brain {inside:.1%}" if isinstance(inside, float) and inside == inside else ""
         click.echo(f"{row['map']}  ({row['target']}{extra})")
-    report.echo_summary("scans")
-    if report.skipped and not report.done:
-        sys.exit(1)
+    report.conclude("scans")
 
 
 @main.command("layers")

@@ -260,15 +260,13 @@ def predict(
     Writes <scan>_hippocampus.nii.gz in -o DIR with exactly each scan's shape and affine
     (uint8: 0 background, 1 left, 2 right) and DIR/hippocampus_volumes.csv (mm3 per side).
     """
-    import sys
 
-    from brainmri.core.cli._common import expand_scans, shard_name, take_shard
+    from brainmri.core.cli._common import empty_share, expand_scans, shard_name, take_shard
 
     from .predict import VOLUMES_CSV, predict_scans
 
     paths = take_shard(expand_scans(scans), shard)
-    if not paths:  # only a share can be empty: more shares than scans
-        click.echo(f"share {shard[0]}/{shard[1]} has no scans", err=True)
+    if empty_share(paths, shard):
         return
     table = shard_name(VOLUMES_CSV, shard)
     report = predict_scans(
@@ -290,9 +288,7 @@ def predict(
         click.echo(f"{row['output']}  {vols}")
     if report.done:
         click.echo(f"volumes: {out_dir}/{table}", err=True)
-    report.echo_summary("scans")
-    if report.skipped and not report.done:
-        sys.exit(1)
+    report.conclude("scans")
 
 
 @main.command("evaluate")
@@ -333,7 +329,6 @@ def evaluate(pred_dir, run_dir, dataset, root, split, output, device, on_error):
     HD95 is symmetric over surface voxels with the voxel spacing; a side empty in exactly
     one of prediction and reference gives Dice 0 and HD95 inf (left out of the mean, counted).
     """
-    import sys
 
     from brainmri.core.errors import BrainmriError
 
@@ -362,6 +357,4 @@ def evaluate(pred_dir, run_dir, dataset, root, split, output, device, on_error):
     for line in summary_lines(summary, CLASSES[dataset]):
         click.echo(line)
     click.echo(f"per subject: {path}; summary: {path.with_suffix('.json')}", err=True)
-    report.echo_summary("subjects")
-    if report.skipped and not report.done:
-        sys.exit(1)
+    report.conclude("subjects")

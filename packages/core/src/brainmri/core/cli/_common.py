@@ -60,6 +60,14 @@ def take_shard(items: Iterable[T], shard: tuple[int, int] | None) -> list[T]:
     return items if shard is None else items[shard[0] - 1 :: shard[1]]
 
 
+def empty_share(items: list, shard: tuple[int, int] | None) -> bool:
+    """True (after saying so on stderr) when share ``shard`` got no scans: more shares than scans."""
+    if items or shard is None:
+        return False
+    click.echo(f"share {shard[0]}/{shard[1]} has no scans", err=True)
+    return True
+
+
 def shard_name(name: str, shard: tuple[int, int] | None) -> str:
     """``name`` of a per-run table for share ``shard``: ``a.csv`` -> ``a.shard2of4.csv``."""
     if shard is None:
@@ -99,6 +107,12 @@ class BatchReport:
         click.echo(f"{len(self.done)} {what} done, {len(self.skipped)} skipped", err=True)
         for name, problem in self.skipped:
             click.echo(f"  skipped {name}: {problem}", err=True)
+
+    def conclude(self, what: str = "inputs") -> None:
+        """:meth:`echo_summary`, then exit code 1 when inputs were skipped and none was done."""
+        self.echo_summary(what)
+        if self.skipped and not self.done:
+            sys.exit(1)
 
 
 def run_batch(

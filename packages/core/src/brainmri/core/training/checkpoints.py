@@ -36,8 +36,8 @@ def load_checkpoint(path: str | os.PathLike, map_location: str | torch.device = 
         return torch.load(path, map_location=map_location, weights_only=True)
     except pickle.UnpicklingError as exc:
         # weights_only=True refuses any pickled Python object: loading it could run code.
-        first = str(exc).strip().splitlines()
-        detail = next((line.strip() for line in first if "GLOBAL" in line or "Unsupported" in line), "")
+        lines = str(exc).strip().splitlines()
+        detail = next((line.strip() for line in lines if "GLOBAL" in line or "Unsupported" in line), "")
         raise BrainmriError(
             f"{path}: refused: holds pickled Python objects, not only weights (loading it could run code)"
             + (f" [{detail}]" if detail else "")

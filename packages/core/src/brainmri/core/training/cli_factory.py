@@ -15,6 +15,7 @@ import click
 
 from ..cli._common import (
     device_option,
+    empty_share,
     expand_scans,
     handle_errors,
     on_error_option,
@@ -195,9 +196,8 @@ def _predict_command(task_name: str) -> click.Command:
             raise BrainmriError("no scans given")
         if truth and len(truth) != len(scans):
             raise BrainmriError(f"got {len(truth)} --true values for {len(scans)} scans; give one per scan")
-        scans, truth = take_shard(scans, shard), take_shard(truth, shard) if truth else truth
-        if not scans:
-            click.echo(f"share {shard[0]}/{shard[1]} has no scans", err=True)
+        scans, truth = take_shard(scans, shard), take_shard(truth, shard)
+        if empty_share(scans, shard):
             return
         if checkpoint is not None:
             brain = brain or bool(mask_dir) or skull_strip
@@ -213,9 +213,7 @@ def _predict_command(task_name: str) -> click.Command:
             writer = csv.DictWriter(sys.stdout, fieldnames=list(report.done[0]), lineterminator="\n")
             writer.writeheader()
             writer.writerows(report.done)
-        report.echo_summary("scans")
-        if report.skipped and not report.done:
-            sys.exit(1)
+        report.conclude("scans")
 
     return predict
 
