@@ -303,7 +303,11 @@ def predict(
         table_name=table,
     )
     for row in report.done:
-        vols = "  ".join(f"{k}={v:.0f}" for k, v in row.items() if k.endswith("_mm3"))
+        vols = "  ".join(
+            f"{k[:-4]}={v:.0f} mm3" + (f" ({row[k[:-4] + '_side']} side)" if row.get(k[:-4] + "_side") else "")
+            for k, v in row.items()
+            if k.endswith("_mm3")
+        )
         click.echo(f"{row['output']}  {vols}")
     if report.done:
         click.echo(f"volumes: {out_dir}/{table}", err=True)
