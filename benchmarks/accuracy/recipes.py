@@ -31,14 +31,14 @@ TASKS = {
 _SEX = {"arch": "vt1", "train": {"epochs": 20, "batch_size": 8, "lr": 1e-3, "patience": 0}}
 _AGE = {"arch": "vt1", "task_options": {"loss": "l1"},
         "train": {"epochs": 20, "batch_size": 8, "lr": 1e-3, "patience": 0}}
-_SEG = {"arch": "vt1-unet", "train": {"epochs": 12, "batch_size": 4, "lr": 2e-3, "patience": 0}}
+_SEG = {"arch": "vt1-unet", "train": {"epochs": 8, "batch_size": 4, "lr": 2e-3, "patience": 0}}
 
 #: Recipes per configuration (``spacing``/``shape``/patch left out: the planner decides).
 RECIPES = {
     "cpu": {
         "sex-full": _SEX, "sex-brain": _SEX, "age-full": _AGE, "age-brain": _AGE,
-        "msd": {**_SEG, "task_options": {"patches_per_scan": 2}},
-        "dlmuse": {**_SEG, "task_options": {"patch_size": [48, 48, 48], "patches_per_scan": 2}},
+        "msd": {**_SEG, "task_options": {"patches_per_scan": 1}},
+        "dlmuse": {**_SEG, "task_options": {"patch_size": [48, 48, 48], "patches_per_scan": 1}},
     },
     "full": {
         "sex-full": {**_SEX, "spacing": (2.0,) * 3, "shape": (128,) * 3, "train": {**_SEX["train"], "epochs": 40}},
