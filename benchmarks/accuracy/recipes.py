@@ -29,7 +29,7 @@ TASKS = {
 }
 
 _SEX = {"arch": "vt1", "train": {"epochs": 20, "batch_size": 8, "lr": 1e-3, "patience": 0}}
-_AGE = {"arch": "vt1", "task_options": {"loss": "l1"},
+_AGE = {"arch": "vt1", "task_options": {"loss": "mse"},  # l1 stalled at the mean in the first epochs
         "train": {"epochs": 20, "batch_size": 8, "lr": 1e-3, "patience": 0}}
 _SEG = {"arch": "vt1-unet", "train": {"epochs": 8, "batch_size": 4, "lr": 2e-3, "patience": 0}}
 

@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import shutil
 import sys
 import time
 from pathlib import Path
@@ -40,10 +41,26 @@ def _data_root(arg: str | None) -> Path:
     return shared / "data"
 
 
-def _masks(data: Path, out: Path, given: str | None) -> Path:
-    """HD-BET masks of the IXI-HH scans, made once by the skullstrip batch (resumes)."""
+def _dlmuse_masks(data: Path, out: Path) -> Path:
+    """Brain masks from the DLMUSE label maps (every labelled voxel), written once."""
+    import nibabel as nib
+
+    masks = out / "dlmuse-masks"
+    masks.mkdir(parents=True, exist_ok=True)
+    for label in sorted((data / "ixi-hh" / "labels").glob("*_dlmuse.nii.gz")):
+        target = masks / label.name.replace("_dlmuse.nii.gz", "_mask.nii.gz")
+        if not target.is_file():
+            img = nib.load(str(label))
+            nib.save(nib.Nifti1Image((np.asarray(img.dataobj) > 0).astype(np.uint8), img.affine), str(target))
+    return masks
+
+
+def _masks(data: Path, out: Path, given: str | None, source: str) -> Path:
+    """Brain masks of the IXI-HH scans: HD-BET's, made once by the skullstrip batch (resumes), or DLMUSE's."""
     if given:
         return Path(given)
+    if source == "dlmuse":
+        return _dlmuse_masks(data, out)
     from brainmri.core.hdbet import run_skullstrip
 
     masks = out / "ixi-hh-masks"
@@ -106,7 +123,8 @@ def run_task(name: str, args, data: Path, masks, out: Path) -> dict:
     rows, seconds = [], []
     for fold in folds[: 1 if args.quick else len(folds)]:
         run = out / "runs" / f"{name}_fold{fold.fold}"
-        if not (run / "metrics.json").is_file():  # a finished fold is reused
+        if not (run / "metrics.json").is_file():  # a finished fold is reused; an unfinished one starts over
+            shutil.rmtree(run, ignore_errors=True)
             split_file = out / "runs" / f"{name}_fold{fold.fold}.split.json"
             split_file.parent.mkdir(parents=True, exist_ok=True)
             Split.from_fixed(fold.train, fold.val, val=0.15, seed=args.seed).save(split_file)
@@ -197,6 +215,9 @@ def main() -> int:
     parser.add_argument("--device", default="auto")
     parser.add_argument("--data", default=None, help="Folder with ixi-hh/ and Task04_Hippocampus/ [../shared/data].")
     parser.add_argument("--mask-dir", default=None, help="HD-BET masks of the IXI-HH scans (default: made once).")
+    parser.add_argument("--mask-source", choices=["hdbet", "dlmuse"], default="hdbet",
+                        help="Brain masks without --mask-dir: HD-BET (brainmri-core skullstrip, ~15-40 s a scan on "
+                             "2 cores) or the DLMUSE label maps' brain (every labelled voxel).")
     parser.add_argument("--out", default="accuracy-output")
     args = parser.parse_args()
     import logging
@@ -207,7 +228,7 @@ def main() -> int:
     data, out = _data_root(args.data), Path(args.out).resolve()
     out.mkdir(parents=True, exist_ok=True)
     needs_masks = any(TASKS[t].get("brain") for t in args.tasks)
-    masks = _masks(data, out, args.mask_dir) if needs_masks else None
+    masks = _masks(data, out, args.mask_dir, args.mask_source) if needs_masks else None
     started = time.perf_counter()
     results = {}
     for name in args.tasks:
