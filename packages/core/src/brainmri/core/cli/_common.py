@@ -17,10 +17,20 @@ from ..errors import BrainmriError
 T = TypeVar("T")
 R = TypeVar("R")
 
+def _parse_device(ctx, param, value):
+    from ..devices import parse_device
+
+    try:
+        return parse_device(value)
+    except BrainmriError as exc:
+        raise click.BadParameter(str(exc)) from None
+
+
 device_option = click.option(
     "--device",
     default="auto",
     show_default=True,
+    callback=_parse_device,
     help="auto (CUDA when present, else CPU), cpu, cuda or cuda:N.",
 )
 on_error_option = click.option(
