@@ -131,6 +131,9 @@ def explain(ctx: Context) -> list[str]:
              "| model | attribution inside brain | outside (skull, face, neck) | brain share of the view |",
              "|---|---|---|---|"]
     for row in rows:
+        if row["inside_fraction"] != row["inside_fraction"]:  # NaN: the model's input was the brain alone
+            lines.append(f"| {row['label']} | n/a: input is brain only | n/a: no input voxel there | n/a |")
+            continue
         lines.append(f"| {row['label']} | {float(row['inside_fraction']):.1%} | {float(row['outside_fraction']):.1%} "
                      f"| {float(row['brain_voxel_fraction']):.1%} |")
     for png in sorted((ctx.out / "explain").glob("*.png")):
