@@ -95,7 +95,7 @@ def test_bad_input_gives_one_line_and_skip_goes_on(runs, tmp_path):
     assert result.exit_code == 1 and "bad.nii.gz" in result.output and "Traceback" not in result.output
     result = _invoke("gradcam", runs["full"], bad, good, "-o", tmp_path / "o2", "--on-error", "skip",
                      "--no-montage", "--device", "cpu")
-    assert result.exit_code == 0 and "1 scans done, 1 skipped" in result.output
+    assert result.exit_code == 0 and "1 scan done, 1 skipped" in result.output
     # A brain-only run needs masks, and says so.
     result = _invoke("gradcam", runs["brain"], good, "-o", tmp_path / "o3", "--device", "cpu")
     assert result.exit_code == 1 and "--mask-dir" in result.output

@@ -5,6 +5,7 @@ from __future__ import annotations
 import click
 
 from brainmri.core.cli._common import device_option, handle_errors, on_error_option, shard_option
+from brainmri.core.cli.glob_option import glob_option
 
 from ._version import __version__
 
@@ -249,11 +250,13 @@ def train(**kw):
     help="Keep only the largest component per side (default: the run's setting, on).",
 )
 @device_option
+@glob_option
 @shard_option
 @on_error_option
 @handle_errors
 def predict(
-    run, scans, out_dir, checkpoint, tta, overlap, roi, sw_batch_size, largest_component, device, shard, on_error
+    run, scans, out_dir, checkpoint, tta, overlap, roi, sw_batch_size, largest_component, device, glob, shard,
+    on_error
 ):
     """Segment SCAN... (files or folders; any orientation) with RUN.
 
@@ -265,7 +268,7 @@ def predict(
 
     from .predict import VOLUMES_CSV, predict_scans
 
-    paths = take_shard(expand_scans(scans), shard)
+    paths = take_shard(expand_scans(scans, glob), shard)
     if empty_share(paths, shard):
         return
     table = shard_name(VOLUMES_CSV, shard)

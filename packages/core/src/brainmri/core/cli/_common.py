@@ -114,7 +114,9 @@ class BatchReport:
 
     def echo_summary(self, what: str = "inputs") -> None:
         """Print ``N done, M skipped`` and one line per skipped input."""
-        click.echo(f"{len(self.done)} {what} done, {len(self.skipped)} skipped", err=True)
+        from ..wording import counted
+
+        click.echo(f"{counted(len(self.done), what)} done, {len(self.skipped)} skipped", err=True)
         for name, problem in self.skipped:
             click.echo(f"  skipped {name}: {problem}", err=True)
 
@@ -154,18 +156,18 @@ def run_batch(
     return report
 
 
-def expand_scans(paths: Iterable[str | os.PathLike]) -> list[Path]:
+def expand_scans(paths: Iterable[str | os.PathLike], glob: str | None = None, skip_labels: bool = True) -> list[Path]:
     """Scan files from arguments: files as given, folders searched recursively for scans.
 
     A folder holding no scan file is kept as it is, so the batch reports it (one error line,
-    ``--on-error`` applies) instead of silently doing nothing.
+    ``--on-error`` applies) instead of silently doing nothing. Masks and label maps found in
+    folders are skipped with one note each (see :func:`brainmri.core.scanfiles.find_scans`).
     """
-    from ..io import is_scan_path
+    from ..scanfiles import find_scans
 
-    out: list[Path] = []
-    for p in map(Path, paths):
-        if p.is_dir():
-            out.extend(sorted(f for f in p.rglob("*") if f.is_file() and is_scan_path(f)) or [p])
-        else:
-            out.append(p)
-    return out
+    found = find_scans(paths, glob=glob, skip_labels=skip_labels)
+    for path, why in found.skipped:
+        click.echo(f"note: skipped {path}: a mask or label map ({why}); name the file to process it", err=True)
+    for path, why in found.flagged:
+        click.echo(f"note: {path} looks like a mask or label map ({why}); processing it as named", err=True)
+    return found.files

@@ -66,7 +66,7 @@ def command(scans, as_json, on_error):
                 click.echo("  affine " + " ".join(f"{v:10.4f}" for v in row))
         return info
 
-    report = run_batch(expand_scans(scans), show, on_error, desc="info")
+    report = run_batch(expand_scans(scans, skip_labels=False), show, on_error, desc="info")
     if report.skipped:
         report.echo_summary("scans")
         raise SystemExit(1 if not report.done else 0)

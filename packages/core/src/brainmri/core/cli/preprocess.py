@@ -15,6 +15,7 @@ from ._common import (
     shard_option,
     take_shard,
 )
+from .glob_option import glob_option
 
 
 @click.command("preprocess")
@@ -29,10 +30,11 @@ from ._common import (
 @click.option("--skull-strip", is_flag=True, help="Compute missing brain masks with HD-BET (cached in --mask-dir "
               "or OUT/masks) and output brain only.")
 @device_option
+@glob_option
 @shard_option
 @on_error_option
 @handle_errors
-def command(scans, out_dir, preset, spacing, shape, mask_dir, skull_strip, device, shard, on_error):
+def command(scans, out_dir, preset, spacing, shape, mask_dir, skull_strip, device, glob, shard, on_error):
     """Resample each SCAN onto a world-aligned (RAS) grid in one interpolation and z-score it.
 
     Writes OUT/<name>_preproc.nii.gz (float32, the exact target-grid affine, opens in FSLeyes
@@ -47,7 +49,7 @@ def command(scans, out_dir, preset, spacing, shape, mask_dir, skull_strip, devic
     from ..pipeline import Pipeline, PipelineConfig
 
     out = Path(out_dir)
-    paths = take_shard(expand_scans(scans), shard)
+    paths = take_shard(expand_scans(scans, glob), shard)
     if empty_share(paths, shard):
         return
     overrides = {}

@@ -23,6 +23,7 @@ from ..cli._common import (
     shard_option,
     take_shard,
 )
+from ..cli.glob_option import glob_option
 
 #: Names of the generic train options (everything else is a task option).
 _GENERIC = {
@@ -169,11 +170,12 @@ def _predict_command(task_name: str) -> click.Command:
     @click.option("--true", "truth", multiple=True, type=float,
                   help="True value per scan, in order (repeat): adds e.g. the brain-age gap.")
     @device_option
+    @glob_option
     @shard_option
     @on_error_option
     @handle_errors
     def predict(run, scans, output, checkpoint, arch, preset, spacing, shape, brain, mask_dir, skull_strip, truth,
-                device, shard, on_error):
+                device, glob, shard, on_error):
         """Predict SCAN... (files or folders; any orientation) with RUN, or with --checkpoint FILE.pth --arch vt1."""
         import csv
         import sys
@@ -191,7 +193,7 @@ def _predict_command(task_name: str) -> click.Command:
             RunDir(run).require()
         if mask_dir and skull_strip:
             raise BrainmriError("give --mask-dir or --skull-strip, not both")
-        scans = expand_scans(scans)  # folders: the scans in them, as every batch command does
+        scans = expand_scans(scans, glob)  # folders: the scans in them, as every batch command does
         if not scans:
             raise BrainmriError("no scans given")
         if truth and len(truth) != len(scans):
