@@ -13,3 +13,15 @@ def counted(n: int, noun: str) -> str:
     """
     singular = noun[:-1] if noun.endswith("s") and not noun.endswith("ss") else noun
     return f"{n} {singular if n == 1 else singular + 's'}"
+
+
+def duration(seconds: float) -> str:
+    """A duration for people: ``8.2 s``, ``3 min 05 s``, ``2 h 07 min``."""
+    seconds = max(0.0, float(seconds))
+    if seconds < 60:
+        return f"{seconds:.1f} s"
+    minutes, secs = divmod(int(round(seconds)), 60)
+    if minutes < 60:
+        return f"{minutes} min {secs:02d} s"
+    hours, minutes = divmod(minutes, 60)
+    return f"{hours} h {minutes:02d} min"

@@ -239,7 +239,12 @@ def explain_scans(run_dir, scans, out_dir, *, method: str = "gradcam", layer: st
         montage_path = str(paths.get("montage", ""))
         return {"file": str(path), "map": str(paths["map"]), "montage": montage_path, **expl.row()}
 
-    report = run_batch([Path(s) for s in scans], one, on_error=on_error, desc=method)
+    from brainmri.core.batchlog import row_figure
+
+    def figure(item, row: dict) -> str:
+        return f"{row['target']}, " + row_figure(item, row, ("score", "inside_fraction"))
+
+    report = run_batch([Path(s) for s in scans], one, on_error=on_error, desc=method, figure=figure)
     if report.done:
         write_rows_csv(out_dir / table_name, report.done)
     return report

@@ -91,7 +91,9 @@ def predict_scans(
         save_volume(labels, target, like=volume)
         return {"file": str(path), "output": str(target), **label_volumes(labels, volume.affine, classes)}
 
-    report = run_batch(scans, one, on_error=on_error, desc="segment")
+    from brainmri.core.batchlog import row_figure
+
+    report = run_batch(scans, one, on_error=on_error, desc="segment", figure=row_figure)
     if report.done:
         write_rows(out_dir / table_name, report.done)
     return report

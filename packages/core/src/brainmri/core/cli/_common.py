@@ -133,21 +133,32 @@ def run_batch(
     on_error: str = "fail",
     desc: str = "",
     name: Callable[[T], str] = str,
+    figure: Callable[[T, R], str] | None = None,
 ) -> BatchReport:
     """Apply ``func`` to each item with a progress bar and the ``--on-error`` policy.
 
     Expected bad input (:class:`BrainmriError`) gives one line naming the item; with
     ``skip`` the batch goes on and the item is listed in the report, with ``fail`` the
-    error propagates (and :func:`handle_errors` turns it into exit code 1).
+    error propagates (and :func:`handle_errors` turns it into exit code 1). Without a
+    terminal on stderr (a cluster job's log), each finished item gets one line instead of
+    the bar: position, file name, seconds and ``figure(item, result)`` (see
+    :mod:`brainmri.core.batchlog`).
     """
     from tqdm.auto import tqdm
+
+    from ..batchlog import ItemLog, wants_lines
 
     items = list(items)
     report = BatchReport()
     bar = tqdm(items, desc=desc, unit="scan", disable=len(items) < 2 or not sys.stderr.isatty(), file=sys.stderr)
-    for item in bar:
+    log = ItemLog(desc or "item", len(items)) if wants_lines() else None
+    for position, item in enumerate(bar, start=1):
         try:
+            if log:
+                log.start()
             report.done.append(func(item))
+            if log:
+                log.done(position, Path(name(item)).name, figure(item, report.done[-1]) if figure else "")
         except BrainmriError as exc:
             if on_error == "fail":
                 raise

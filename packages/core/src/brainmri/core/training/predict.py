@@ -136,4 +136,6 @@ def predict_scans(
         row.update(task.describe(row, truth.get(path)))
         return row
 
-    return run_batch(scans, one, on_error=on_error, desc="predict")
+    from ..batchlog import row_figure
+
+    return run_batch(scans, one, on_error=on_error, desc="predict", figure=row_figure)
