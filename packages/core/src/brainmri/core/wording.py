@@ -25,3 +25,12 @@ def duration(seconds: float) -> str:
         return f"{minutes} min {secs:02d} s"
     hours, minutes = divmod(minutes, 60)
     return f"{hours} h {minutes:02d} min"
+
+
+def rounded(row: dict, significant: int = 4) -> dict:
+    """A copy of ``row`` with floats rounded to ``significant`` digits, for people to read.
+
+    ``0.9512384123456789`` -> ``0.9512``, ``45.123456`` -> ``45.12``; other values unchanged.
+    Files keep full precision; this is for tables printed on a terminal.
+    """
+    return {k: float(f"{v:.{significant}g}") if isinstance(v, float) else v for k, v in row.items()}

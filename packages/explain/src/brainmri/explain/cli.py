@@ -36,7 +36,7 @@ def main() -> None:
     """brainmri-explain: 3D Grad-CAM and attribution maps for trained brainmri models (Captum)."""
 
 
-@main.command("gradcam")
+@main.command("gradcam", short_help="Grad-CAM and other attribution maps of scans.")
 @_run_argument
 @click.argument("scans", nargs=-1, required=True, type=click.Path(readable=False))  # unreadable: our one-line error
 @click.option("-o", "--out", "out_dir", required=True, type=click.Path(file_okay=False),
@@ -80,7 +80,7 @@ def gradcam(run, scans, out_dir, layer, target, method, mask_dir, steps, checkpo
     report.conclude("scans")
 
 
-@main.command("layers")
+@main.command("layers", short_help="List a run's layers (names for --layer).")
 @_run_argument
 @_checkpoint_option
 @device_option
@@ -102,7 +102,7 @@ def layers(run, checkpoint, device):
         click.echo(f"{mark} {info.name.ljust(width)}  {info.kind:<16} {out}")
 
 
-@main.command("sanity")
+@main.command("sanity", short_help="Model-randomisation sanity check of a method.")
 @_run_argument
 @click.argument("scan", type=click.Path(readable=False))  # unreadable: our one-line error
 @_method_option

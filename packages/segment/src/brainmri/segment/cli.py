@@ -27,7 +27,7 @@ def _triple(ctx, param, value):
 _TTA = click.Choice(["none", "flip-x", "all"])
 
 
-@main.command("train")
+@main.command("train", short_help="Train a hippocampus network and write a run folder.")
 @click.option(
     "--dataset",
     type=click.Choice(["adni", "msd"]),
@@ -217,7 +217,7 @@ def train(**kw):
         click.echo(f"run complete: {run.path}", err=True)
 
 
-@main.command("predict")
+@main.command("predict", short_help="Segment hippocampi, in each scan's own grid.")
 @click.argument("run", type=click.Path(exists=True, file_okay=False))
 @click.argument("scans", nargs=-1, required=True, type=click.Path(readable=False))  # unreadable: our one-line error
 @click.option(
@@ -290,11 +290,13 @@ def predict(
         vols = "  ".join(f"{k}={v:.0f}" for k, v in row.items() if k.endswith("_mm3"))
         click.echo(f"{row['output']}  {vols}")
     if report.done:
-        click.echo(f"volumes: {out_dir}/{table}", err=True)
+        from pathlib import Path
+
+        click.echo(f"volumes: {Path(out_dir) / table}", err=True)
     report.conclude("scans")
 
 
-@main.command("evaluate")
+@main.command("evaluate", short_help="Dice, HD95 and volume error against reference labels.")
 @click.option(
     "--pred",
     "pred_dir",

@@ -134,6 +134,7 @@ def run_batch(
     desc: str = "",
     name: Callable[[T], str] = str,
     figure: Callable[[T, R], str] | None = None,
+    log_lines: bool = True,
 ) -> BatchReport:
     """Apply ``func`` to each item with a progress bar and the ``--on-error`` policy.
 
@@ -142,7 +143,8 @@ def run_batch(
     error propagates (and :func:`handle_errors` turns it into exit code 1). Without a
     terminal on stderr (a cluster job's log), each finished item gets one line instead of
     the bar: position, file name, seconds and ``figure(item, result)`` (see
-    :mod:`brainmri.core.batchlog`).
+    :mod:`brainmri.core.batchlog`); ``log_lines=False`` for commands whose output is
+    already one block per item.
     """
     from tqdm.auto import tqdm
 
@@ -151,7 +153,7 @@ def run_batch(
     items = list(items)
     report = BatchReport()
     bar = tqdm(items, desc=desc, unit="scan", disable=len(items) < 2 or not sys.stderr.isatty(), file=sys.stderr)
-    log = ItemLog(desc or "item", len(items)) if wants_lines() else None
+    log = ItemLog(desc or "item", len(items)) if log_lines and wants_lines() else None
     for position, item in enumerate(bar, start=1):
         try:
             if log:

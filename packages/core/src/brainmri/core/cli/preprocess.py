@@ -18,7 +18,7 @@ from ._common import (
 from .glob_option import glob_option
 
 
-@click.command("preprocess")
+@click.command("preprocess", short_help="Resample scans onto a model grid in one interpolation.")
 @click.argument("scans", nargs=-1, required=True, type=click.Path(readable=False))  # unreadable: our one-line error
 @click.option("-o", "--out", "out_dir", required=True, type=click.Path(file_okay=False), help="Output folder.")
 @click.option("--preset", type=click.Choice(["default", "vt1"]), default="default", show_default=True,
@@ -47,12 +47,13 @@ def command(scans, out_dir, preset, spacing, shape, mask_dir, skull_strip, devic
     from ..errors import ScanError
     from ..io import load_volume, save_volume, scan_stem
     from ..pipeline import Pipeline, PipelineConfig
+    from ..pipeline.config import AugmentConfig
 
     out = Path(out_dir)
     paths = take_shard(expand_scans(scans, glob), shard)
     if empty_share(paths, shard):
         return
-    overrides = {}
+    overrides = {"augment": AugmentConfig()}  # preprocess never augments: preprocess.json says so
     if spacing is not None:
         overrides["spacing"] = spacing
     if shape:

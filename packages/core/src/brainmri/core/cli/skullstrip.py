@@ -17,7 +17,7 @@ from ._common import (
 from .glob_option import glob_option
 
 
-@click.command("skullstrip")
+@click.command("skullstrip", short_help="Brain masks with HD-BET v1 and QC; resumable.")
 @click.argument("scans", nargs=-1, required=True, type=click.Path(readable=False))  # unreadable: our one-line error
 @click.option("-o", "--out", "out_dir", required=True, type=click.Path(file_okay=False),
               help="Output folder.")

@@ -127,11 +127,12 @@ def _train_command(task_name: str, task_options: Sequence[Callable], architectur
         click.option("--quiet", is_flag=True, help="No progress bars."),
         *task_options,
     ]
-    return click.command("train")(handle_errors(_apply(options, train)))
+    return click.command("train", short_help="Train a model and write a run folder.")(
+        handle_errors(_apply(options, train)))
 
 
 def _evaluate_command(task_name: str) -> click.Command:
-    @click.command("evaluate")
+    @click.command("evaluate", short_help="Metrics of a run with 95% bootstrap intervals.")
     @click.argument("run", type=click.Path(exists=True, file_okay=False))
     @click.option("--split", "splits", multiple=True, type=click.Choice(["train", "val", "test"]),
                   help="Parts to evaluate (repeatable; default test).")
@@ -153,7 +154,7 @@ def _evaluate_command(task_name: str) -> click.Command:
 
 
 def _predict_command(task_name: str) -> click.Command:
-    @click.command("predict")
+    @click.command("predict", short_help="Predict scans (files or folders) with a run.")
     @click.argument("run", required=False, type=click.Path())
     @click.argument("scans", nargs=-1, type=click.Path(readable=False))  # unreadable: our one-line error
     @click.option("-o", "--output", type=click.Path(dir_okay=False), help="CSV file (default: print to stdout).")
@@ -214,7 +215,9 @@ def _predict_command(task_name: str) -> click.Command:
         elif report.done:
             writer = csv.DictWriter(sys.stdout, fieldnames=list(report.done[0]), lineterminator="\n")
             writer.writeheader()
-            writer.writerows(report.done)
+            from ..wording import rounded
+
+            writer.writerows(rounded(row) for row in report.done)  # the CSV file (-o) keeps every digit
         report.conclude("scans")
 
     return predict
