@@ -31,10 +31,11 @@ _TTA = click.Choice(["none", "flip-x", "all"])
 @click.option(
     "--dataset",
     type=click.Choice(["adni", "msd"]),
-    help="Layout of --root: adni (EADC-ADNI HarP) or msd (Task04 Hippocampus).",
+    help="Layout of --root: adni (EADC-ADNI HarP) or msd (Task04 Hippocampus). [required unless --resume]",
 )
-@click.option("--root", type=click.Path(exists=True, file_okay=False), help="Dataset folder.")
-@click.option("--out", type=click.Path(), help="Run folder to create.")
+@click.option("--root", type=click.Path(exists=True, file_okay=False),
+              help="Dataset folder. [required unless --resume]")
+@click.option("--out", type=click.Path(), help="Run folder to create. [required unless --resume]")
 @click.option(
     "--resume",
     type=click.Path(exists=True, file_okay=False),

@@ -89,12 +89,14 @@ def _train_command(task_name: str, task_options: Sequence[Callable], architectur
 
     options = [
         click.option("--dataset", type=click.Choice(["ixi", "adni", "msd", "table", "bids"]),
-                     help="Layout of --root (table: a CSV/TSV with image and target columns)."),
-        click.option("--root", type=click.Path(exists=True), help="Dataset folder (or the table file)."),
+                     help="Layout of --root (table: a CSV/TSV with image and target columns). "
+                          "[required unless --resume]"),
+        click.option("--root", type=click.Path(exists=True),
+                     help="Dataset folder (or the table file). [required unless --resume]"),
         click.option("--metadata", type=click.Path(exists=True), help="Demographics file (IXI.xls/CSV...)."),
         click.option("--mask-dir", type=click.Path(exists=True, file_okay=False),
                      help="Brain masks: train on brain-extracted input (scan x mask)."),
-        click.option("--out", type=click.Path(), help="Run folder to create."),
+        click.option("--out", type=click.Path(), help="Run folder to create. [required unless --resume]"),
         click.option("--resume", type=click.Path(exists=True, file_okay=False),
                      help="Continue this run from its last checkpoint (other options come from its config)."),
         click.option("--arch", type=click.Choice(list(architectures)), default=default_arch, show_default=True),
@@ -190,6 +192,9 @@ def _predict_command(task_name: str) -> click.Command:
         if checkpoint is not None and run is not None:
             scans = (run, *scans)
             run = None
+        if run is not None and Path(run).is_file():  # a .pth given where the run folder goes
+            raise BrainmriError(f"{run}: a file, not a run folder; for a reference checkpoint give "
+                                f"--checkpoint {run} --arch vt1 (and --brain for brain-only models)")
         if run is not None:
             RunDir(run).require()
         if mask_dir and skull_strip:
