@@ -27,6 +27,7 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
 
     from brainmri.core.errors import BrainmriError
+    from brainmri.core.warnlines import clean_warnings
 
     ctx = Context(out=Path(args.out).resolve(), scans=[Path(s).resolve() for s in args.scans], seed=args.seed,
                   quick=args.quick)

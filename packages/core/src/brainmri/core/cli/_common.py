@@ -92,12 +92,16 @@ def echo_error(message: str) -> None:
 
 
 def handle_errors(func: Callable) -> Callable:
-    """Turn :class:`BrainmriError` into one line on stderr and exit code 1 (no traceback)."""
+    """Turn :class:`BrainmriError` into one line on stderr and exit code 1 (no traceback);
+    Python warnings become one ``warning:`` line each (:mod:`brainmri.core.warnlines`)."""
 
     @functools.wraps(func)
     def wrapper(*args, **kwargs):
+        from ..warnlines import clean_warnings
+
         try:
-            return func(*args, **kwargs)
+            with clean_warnings():
+                return func(*args, **kwargs)
         except BrainmriError as exc:
             echo_error(str(exc))
             sys.exit(1)
