@@ -33,3 +33,22 @@ def assert_device_rejected(module: str, args: list[str], device: str, timeout: f
     assert "--device" in errors[0] and device in errors[0], proc.stderr
     assert proc.stdout == ""
     return errors[0]
+
+
+def assert_predict_rejects_device(module: str, folder, device: str, *extra) -> str:
+    """``python -m module predict RUN SCAN *extra --device device`` with an empty RUN folder and a
+    tiny scan written in ``folder``: the device must be refused before the run is read.
+
+    Returns:
+        The error line (see :func:`assert_device_rejected`).
+    """
+    from pathlib import Path
+
+    from . import blob_volume, write_nifti
+
+    folder = Path(folder)
+    vol = blob_volume()
+    scan = write_nifti(folder / "head.nii.gz", vol.data, vol.affine)
+    run = folder / "run"
+    run.mkdir(exist_ok=True)
+    return assert_device_rejected(module, ["predict", run, scan, *extra], device)
