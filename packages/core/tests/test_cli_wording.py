@@ -62,3 +62,5 @@ def test_synth_help_points_where_the_quirks_are_listed():
 def test_tables_on_a_terminal_are_rounded_to_four_digits():
     row = {"file": "a.nii.gz", "prob_female": 0.9512384123456789, "age": 45.123456, "pred": 1, "ok": True}
     assert rounded(row) == {"file": "a.nii.gz", "prob_female": 0.9512, "age": 45.12, "pred": 1, "ok": True}
+    metrics = {"test": {"auc": {"value": 0.87654321, "ci95": [0.712345678, 0.98765432]}, "n": 14}}
+    assert rounded(metrics) == {"test": {"auc": {"value": 0.8765, "ci95": [0.7123, 0.9877]}, "n": 14}}

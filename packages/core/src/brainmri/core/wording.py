@@ -27,10 +27,17 @@ def duration(seconds: float) -> str:
     return f"{hours} h {minutes:02d} min"
 
 
-def rounded(row: dict, significant: int = 4) -> dict:
-    """A copy of ``row`` with floats rounded to ``significant`` digits, for people to read.
+def rounded(value, significant: int = 4):
+    """``value`` with every float rounded to ``significant`` digits, for people to read.
 
-    ``0.9512384123456789`` -> ``0.9512``, ``45.123456`` -> ``45.12``; other values unchanged.
-    Files keep full precision; this is for tables printed on a terminal.
+    ``0.9512384123456789`` -> ``0.9512``, ``45.123456`` -> ``45.12``; dicts, lists and tuples
+    are rounded inside (a copy); other values unchanged. Files keep full precision; this is
+    for what a terminal shows.
     """
-    return {k: float(f"{v:.{significant}g}") if isinstance(v, float) else v for k, v in row.items()}
+    if isinstance(value, float):
+        return float(f"{value:.{significant}g}") if value == value else value
+    if isinstance(value, dict):
+        return {k: rounded(v, significant) for k, v in value.items()}
+    if isinstance(value, (list, tuple)):
+        return type(value)(rounded(v, significant) for v in value)
+    return value

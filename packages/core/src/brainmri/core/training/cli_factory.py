@@ -146,11 +146,12 @@ def _evaluate_command(task_name: str) -> click.Command:
         """Write metrics.json (with 95% bootstrap intervals) and per-subject predictions.csv for RUN."""
         import json
 
+        from ..wording import rounded
         from .workflow import evaluate as run_evaluate
 
         results = run_evaluate(run, splits=splits or ("test",), device=device, n_boot=n_boot,
                                refit_calibration=refit_calibration)
-        click.echo(json.dumps(results, indent=2))
+        click.echo(json.dumps(rounded(results), indent=2))  # metrics.json keeps every digit
 
     return evaluate
 
