@@ -19,7 +19,7 @@ from pathlib import Path
 import numpy as np
 
 #: Name parts (between ``_``, ``-`` or ``.``) that mark masks and label maps.
-LABEL_WORDS = ("mask", "brainmask", "seg", "dseg", "label", "labels", "dlmuse", "aseg", "aparc")
+LABEL_WORDS = ("mask", "brainmask", "seg", "dseg", "label", "labels", "dlmuse", "aseg", "aparc", "synthseg")
 _LABEL_NAME = re.compile(r"(?:^|[_\-.])(" + "|".join(LABEL_WORDS) + r")(?=$|[_\-.])", re.IGNORECASE)
 
 #: At most this many distinct integer values (and at least two) make a label map.
