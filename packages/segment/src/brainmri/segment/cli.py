@@ -30,11 +30,24 @@ _TTA = click.Choice(["none", "flip-x", "all"])
 @main.command("train", short_help="Train a hippocampus network and write a run folder.")
 @click.option(
     "--dataset",
-    type=click.Choice(["adni", "msd"]),
-    help="Layout of --root: adni (EADC-ADNI HarP) or msd (Task04 Hippocampus). [required unless --resume]",
+    type=click.Choice(["adni", "msd", "ixi", "bids", "table"]),
+    help="Layout of --root: adni (EADC-ADNI HarP), msd (Task04 Hippocampus), or ixi/bids/table "
+    "scans with label maps from --label-dir (or a table's label column). [required unless --resume]",
 )
-@click.option("--root", type=click.Path(exists=True, file_okay=False),
-              help="Dataset folder. [required unless --resume]")
+@click.option("--root", type=click.Path(exists=True),
+              help="Dataset folder (or the table file). [required unless --resume]")
+@click.option("--metadata", type=click.Path(exists=True, dir_okay=False), help="IXI.xls or another sheet.")
+@click.option(
+    "--label-dir",
+    type=click.Path(exists=True, file_okay=False),
+    help="Label maps named after the scans (<scan>_dlmuse, _aseg, _synthseg, _seg, _label .nii.gz): "
+    "FreeSurfer, SynthSeg or DLMUSE outputs.",
+)
+@click.option(
+    "--labels",
+    help="Label lookup for automatic label maps: a preset (dlmuse: 48=left,47=right; freesurfer, aseg, "
+    "synthseg: 17=left,53=right) or VALUE=NAME pairs. left/right are checked in world coordinates.",
+)
 @click.option("--out", type=click.Path(), help="Run folder to create. [required unless --resume]")
 @click.option(
     "--resume",
@@ -55,7 +68,7 @@ _TTA = click.Choice(["none", "flip-x", "all"])
     help="vt1-unet normalisation (default batch).",
 )
 @click.option(
-    "--base-filters", type=int, default=None, help="vt1-unet channels of the first level (default 32)."
+    "--base-filters", type=int, default=None, help="vt1-unet channels of the first level [16 CPU, 32 CUDA]."
 )
 @click.option("--levels", type=int, default=None, help="vt1-unet resolution levels (default 3).")
 @click.option(
@@ -64,13 +77,16 @@ _TTA = click.Choice(["none", "flip-x", "all"])
     default=None,
     help="unet encoder (default resnet18; no pretrained weights).",
 )
-@click.option("--spacing", type=float, multiple=True, callback=_triple, help="Grid voxel size in mm [1].")
+@click.option(
+    "--spacing", type=float, multiple=True, callback=_triple, help="Grid voxel size in mm [the data's median]."
+)
 @click.option(
     "--patch-size",
     type=int,
     multiple=True,
     callback=_triple,
-    help="Network input patch in voxels (1 or 3 values) [64]; rounded up to a valid size.",
+    help="Network input patch in voxels (1 or 3 values) [planned: the median scan, at most 64 on CPU, "
+    "128 on CUDA]; rounded up to a valid size.",
 )
 @click.option(
     "--inference-roi",
@@ -201,7 +217,10 @@ def train(**kw):
         dataset=kw["dataset"],
         root=kw["root"],
         arch=kw["arch"],
-        spacing=kw["spacing"] or 1.0,
+        spacing=kw["spacing"],
+        metadata=kw["metadata"],
+        label_dir=kw["label_dir"],
+        labels=kw["labels"],
         train_config=config,
         task_options=task_options,
         model_options=model_options,
@@ -288,7 +307,11 @@ def predict(
         table_name=table,
     )
     for row in report.done:
-        vols = "  ".join(f"{k}={v:.0f}" for k, v in row.items() if k.endswith("_mm3"))
+        vols = "  ".join(
+            f"{k[:-4]}={v:.0f} mm3" + (f" ({row[k[:-4] + '_side']} side)" if row.get(k[:-4] + "_side") else "")
+            for k, v in row.items()
+            if k.endswith("_mm3")
+        )
         click.echo(f"{row['output']}  {vols}")
     if report.done:
         from pathlib import Path
