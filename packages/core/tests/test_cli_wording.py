@@ -59,8 +59,11 @@ def test_synth_help_points_where_the_quirks_are_listed():
     assert "(listed per layout above)" in text
 
 
-def test_tables_on_a_terminal_are_rounded_to_four_digits():
-    row = {"file": "a.nii.gz", "prob_female": 0.9512384123456789, "age": 45.123456, "pred": 1, "ok": True}
-    assert rounded(row) == {"file": "a.nii.gz", "prob_female": 0.9512, "age": 45.12, "pred": 1, "ok": True}
+def test_tables_on_a_terminal_are_rounded_to_four_places():
+    row = {"file": "a.nii.gz", "prob_female": 0.9512384123456789, "age": 45.123456, "pred": 1, "ok": True,
+           "p": 1.23456e-06}
+    assert rounded(row) == {"file": "a.nii.gz", "prob_female": 0.9512, "age": 45.1235, "pred": 1, "ok": True,
+                            "p": 1.23e-06}
+    assert abs(rounded(32.51234567) - 40 - rounded(32.51234567 - 40)) < 1e-9  # differences survive
     metrics = {"test": {"auc": {"value": 0.87654321, "ci95": [0.712345678, 0.98765432]}, "n": 14}}
     assert rounded(metrics) == {"test": {"auc": {"value": 0.8765, "ci95": [0.7123, 0.9877]}, "n": 14}}

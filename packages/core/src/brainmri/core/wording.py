@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import math
+
 
 def counted(n: int, noun: str) -> str:
     """``n`` followed by ``noun`` in the singular or plural: ``1 scan``, ``2 scans``, ``0 scans``.
@@ -27,17 +29,21 @@ def duration(seconds: float) -> str:
     return f"{hours} h {minutes:02d} min"
 
 
-def rounded(value, significant: int = 4):
-    """``value`` with every float rounded to ``significant`` digits, for people to read.
+def rounded(value, decimals: int = 4):
+    """``value`` with every float rounded to ``decimals`` places, for people to read.
 
-    ``0.9512384123456789`` -> ``0.9512``, ``45.123456`` -> ``45.12``; dicts, lists and tuples
-    are rounded inside (a copy); other values unchanged. Files keep full precision; this is
-    for what a terminal shows.
+    ``0.9512384123456789`` -> ``0.9512``, ``45.123456`` -> ``45.1235``; numbers below
+    ``10**-decimals`` keep three significant digits (``1.23456e-06`` -> ``1.23e-06``). Fixed
+    places keep differences exact to the last place (a brain-age gap still equals the
+    predicted minus the true age). Dicts, lists and tuples are rounded inside (a copy); other
+    values unchanged. Files keep full precision; this is for what a terminal shows.
     """
     if isinstance(value, float):
-        return float(f"{value:.{significant}g}") if value == value else value
+        if value != value or value in (float("inf"), float("-inf")) or value == 0:
+            return value
+        return round(value, max(decimals, 2 - math.floor(math.log10(abs(value)))))
     if isinstance(value, dict):
-        return {k: rounded(v, significant) for k, v in value.items()}
+        return {k: rounded(v, decimals) for k, v in value.items()}
     if isinstance(value, (list, tuple)):
-        return type(value)(rounded(v, significant) for v in value)
+        return type(value)(rounded(v, decimals) for v in value)
     return value
