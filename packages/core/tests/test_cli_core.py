@@ -58,4 +58,5 @@ def test_preprocess_writes_model_grid_nifti(tmp_path):
     np.testing.assert_allclose(img.affine @ np.append((np.array(img.shape) - 1) / 2, 1), centre, atol=1e-4)
     config = json.loads((tmp_path / "preprocess.json").read_text())
     assert config["spacing"] == [2.0, 2.0, 2.0] and config["shape"] == [96, 112, 96]
+    assert not any(v for k, v in config["augment"].items())  # nothing random was applied: none recorded
     assert not list(tmp_path.glob(".*part*"))

@@ -43,8 +43,8 @@ def test_load_run_rebuilds_model_from_config(tmp_path):
     for key, value in model.state_dict().items():
         assert torch.equal(value, model2.state_dict()[key])
     assert config["calibration"] is None
-    assert task2.gradcam_layer(config["arch"]) == "conv4"
-    dict(model2.named_modules())["conv4"]  # the Grad-CAM layer exists
+    assert task2.gradcam_layer(config["arch"]) == "instancenorm4"
+    dict(model2.named_modules())["instancenorm4"]  # the Grad-CAM layer exists
 
 
 def test_load_run_refuses_a_folder_that_is_not_a_run(tmp_path):

@@ -56,8 +56,10 @@ def test_gradcam_writes_native_maps_montages_and_regions(runs, tmp_path):
         out = nib.load(row["map"])
         assert row["map"].endswith("_gradcam.nii.gz") and out.get_data_dtype() == np.float32
         assert out.shape == src.shape and np.allclose(out.affine, src.affine)
-        assert row["layer"] == "conv4" and row["method"] == "gradcam"
+        assert row["layer"] == "instancenorm4" and row["method"] == "gradcam"
         assert abs(float(row["inside_fraction"]) + float(row["outside_fraction"]) - 1.0) < 1e-5
+        # a real map: positive evidence of a size that is not rounding noise (conv4 gave ~1e-10)
+        assert float(row["positive_total"]) > 0 and np.asarray(out.dataobj).max() > 1e-4
         # The CSV's fractions are those of the written map and the mask file (computed here).
         amap = np.clip(np.asarray(out.dataobj, dtype=np.float64), 0, None)
         mask = np.asarray(nib.load(str(data / "masks" / scan.name.replace("_T1w", "_T1w_mask"))).dataobj) > 0
@@ -79,7 +81,7 @@ def test_regression_runs_explain_the_age_output(runs, tmp_path):
     assert result.exit_code == 0, result.output
     with open(tmp_path / "regions.csv", newline="") as fh:
         (row,) = list(csv.DictReader(fh))
-    assert row["target"] == "age" and row["layer"] == "conv4" and row["inside_fraction"] == ""
+    assert row["target"] == "age" and row["layer"] == "instancenorm4" and row["inside_fraction"] == ""
     assert nib.load(row["map"]).shape == nib.load(str(scan)).shape
     result = _invoke("gradcam", runs["age"], scan, "-o", tmp_path, "--target", "1", "--device", "cpu")
     assert result.exit_code == 1 and "regression" in result.output
@@ -93,7 +95,7 @@ def test_bad_input_gives_one_line_and_skip_goes_on(runs, tmp_path):
     assert result.exit_code == 1 and "bad.nii.gz" in result.output and "Traceback" not in result.output
     result = _invoke("gradcam", runs["full"], bad, good, "-o", tmp_path / "o2", "--on-error", "skip",
                      "--no-montage", "--device", "cpu")
-    assert result.exit_code == 0 and "1 scans done, 1 skipped" in result.output
+    assert result.exit_code == 0 and "1 scan done, 1 skipped" in result.output
     # A brain-only run needs masks, and says so.
     result = _invoke("gradcam", runs["brain"], good, "-o", tmp_path / "o3", "--device", "cpu")
     assert result.exit_code == 1 and "--mask-dir" in result.output
@@ -106,7 +108,8 @@ def test_layers_lists_conv_modules_and_marks_the_default(runs):
     result = _invoke("layers", runs["full"], "--device", "cpu")
     assert result.exit_code == 0, result.output
     lines = [line for line in result.output.splitlines() if line.strip()]
-    assert [line[1:].split()[0] for line in lines] == ["conv1", "conv2", "conv3", "conv4"]
+    assert [line[1:].split()[0] for line in lines] == [f"{kind}{n}" for n in range(1, 5)
+                                                       for kind in ("conv", "instancenorm")]
     assert lines[-1].startswith("*") and "4x4x4" in lines[-1]
 
 
@@ -129,8 +132,16 @@ def test_explain_demo_compares_full_head_and_brain_only(runs, tmp_path):
     rows = explain_demo({"full-head": runs["full"], "brain-only": runs["brain"]}, scan, mask, tmp_path,
                         device="cpu")
     assert [r["label"] for r in rows] == ["full-head", "brain-only"]
+    full, brain = rows
+    assert 0.0 <= full["inside_fraction"] <= 1.0 and 0.0 < full["brain_voxel_fraction"] < 1.0
+    # the brain-only model saw no voxel outside the brain: nothing is reported there...
+    assert np.isnan(brain["inside_fraction"]) and np.isnan(brain["outside_fraction"])
+    # ...and its map stops at the mask, where upsampling used to spill over skull and neck
+    brain_map = np.asarray(nib.load(brain["map"]).dataobj)
+    outside = np.asarray(nib.load(str(mask)).dataobj) == 0
+    assert brain_map.max() > 0 and not brain_map[outside].any()
     for r in rows:
-        assert 0.0 <= r["inside_fraction"] <= 1.0 and (tmp_path / f"{r['label']}_gradcam.png").is_file()
+        assert (tmp_path / f"{r['label']}_gradcam.png").is_file()
     with open(tmp_path / "demo_regions.csv", newline="") as fh:
         assert [r["label"] for r in csv.DictReader(fh)] == ["full-head", "brain-only"]
 
@@ -170,7 +181,19 @@ def test_gradcam_over_the_bad_input_corpus(runs, corpus, tmp_path):
     assert [r["file"] for r in rows] == [str(c.path) for c in good]
     for case, row in zip(good, rows):
         assert nib.load(row["map"]).shape == nib.load(str(case.path)).shape
-        assert 0.0 <= float(row["inside_fraction"]) <= 1.0
+        assert float(row["positive_total"]) > 0
+        assert row["inside_fraction"] == row["outside_fraction"] == ""  # brain-only input: not reported
     sweep([sys.executable, "-m", "brainmri.explain", "gradcam", str(runs["full"])],
           {"singular": cases["singular_affine"], "good": cases["good"]}, corpus=root, out_dir=tmp_path / "fail",
           extra=["-o", tmp_path / "fail", "--no-montage", "--device", "cpu"], on_error="fail")
+
+
+def test_a_degenerate_map_is_one_error_line_and_no_file(runs, tmp_path):
+    scan = sorted((runs["data"] / "images").glob("*.nii.gz"))[0]
+    proc = subprocess.run([sys.executable, "-m", "brainmri.explain", "gradcam", str(runs["full"]), str(scan),
+                           "-o", str(tmp_path), "--layer", "conv4", "--device", "cpu"],
+                          capture_output=True, text=True, timeout=300)
+    assert proc.returncode == 1 and "Traceback" not in proc.stderr
+    errors = [line for line in proc.stderr.splitlines() if line.startswith("error:")]
+    assert len(errors) == 1 and "'conv4' is degenerate" in errors[0] and scan.name in errors[0]
+    assert not list(tmp_path.glob("*_gradcam.nii.gz"))

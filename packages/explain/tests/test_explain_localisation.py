@@ -69,7 +69,8 @@ def test_map_lands_on_the_seen_blob_in_native_space_for_ras_and_lia(method, stor
         # ...and the peak is on the seen blob.
         peak = world[np.unravel_index(np.argmax(data), data.shape)]
         assert np.abs(peak - BLOB).max() <= (GATE_HALF + 1) * GRID_SPACING
-        assert np.allclose(expl.peak_world, peak)
+        # the reported peak too (for Grad-CAM: the centre of the block of its largest layer voxel)
+        assert np.abs(expl.peak_world - BLOB).max() <= (GATE_HALF + 1) * GRID_SPACING
         maps[orientation] = img
     # Same map whatever the storage order: LIA brought back to RAS by nibabel equals RAS.
     ras = np.asarray(nib.as_closest_canonical(maps["RAS"]).dataobj)

@@ -30,7 +30,7 @@ def test_reference_sex_model_gradcam_on_a_real_scan(tmp_path):
     pipeline = Pipeline(PipelineConfig.preset("vt1", interpolation="linear"), "cpu")
     expl = explain_volume(model, pipeline, volume, mask)
     target = expl.attribution.target
-    assert target.index == 1 and expl.attribution.layer == "conv4"
+    assert target.index == 1 and expl.attribution.layer == "instancenorm4"
     out = save_native_map(expl.native_map, tmp_path / "chris_t1_gradcam.nii.gz", like=volume)
     img, src = nib.load(str(out)), nib.load(str(scan_path))
     assert img.shape == src.shape and np.allclose(img.affine, src.affine)

@@ -257,7 +257,7 @@ def test_predict_reports_a_bad_scan_in_one_line_and_skips_it_on_request(trained,
         main,
         ["predict", str(run), str(bad), str(good), "-o", str(out), "--device", "cpu", "--on-error", "skip"],
     )
-    assert result.exit_code == 0 and "1 scans done, 1 skipped" in result.output
+    assert result.exit_code == 0 and "1 scan done, 1 skipped" in result.output
     assert len(list(out.glob("*_hippocampus.nii.gz"))) == 1
 
 

@@ -1,24 +1,64 @@
-"""Choosing the torch device: ``auto`` picks CUDA when present."""
+"""Choosing the torch device: ``auto`` picks CUDA when present.
+
+Torch is imported inside the functions, so command lines can validate ``--device`` at parse
+time without slowing ``--help``.
+"""
 
 from __future__ import annotations
 
-import torch
+import re
+from typing import TYPE_CHECKING
 
 from .errors import BrainmriError
+
+if TYPE_CHECKING:
+    import torch
+
+#: Accepted spellings of a device: ``auto``, ``cpu``, ``cuda`` or ``cuda:N``.
+_DEVICE = re.compile(r"^(auto|cpu|cuda(:\d+)?)$")
+
+
+def parse_device(text: str | None) -> str:
+    """Check a device name given on a command line and return it normalised (lower case).
+
+    Args:
+        text: ``auto``, ``cpu``, ``cuda`` or ``cuda:N`` (None means ``auto``).
+
+    Returns:
+        The name, lower case and stripped.
+
+    Raises:
+        BrainmriError: A name outside that grammar (``gpu``, ``cdua``), CUDA asked for on a
+            machine without it, or ``cuda:N`` beyond the machine's GPUs. One line each.
+    """
+    name = (text or "auto").strip().lower()
+    if not _DEVICE.match(name):
+        raise BrainmriError(f"{text!r} is not a device: give auto, cpu, cuda or cuda:N")
+    if name.startswith("cuda"):
+        import torch
+
+        if not torch.cuda.is_available():
+            raise BrainmriError(f"device {name!r} requested but CUDA is not available on this machine "
+                                "(use --device cpu or auto)")
+        index, count = int(name.partition(":")[2] or 0), torch.cuda.device_count()
+        if index >= count:
+            raise BrainmriError(f"device {name!r} requested but this machine has {count} CUDA "
+                                f"{'device' if count == 1 else 'devices'} (cuda:0 to cuda:{count - 1})")
+    return name
 
 
 def resolve_device(device: str | torch.device | None = "auto") -> torch.device:
     """Turn ``auto``/``cpu``/``cuda``/``cuda:N`` into a :class:`torch.device`.
 
     Raises:
-        BrainmriError: CUDA was asked for on a machine without it.
+        BrainmriError: A name :func:`parse_device` rejects (not a device, or CUDA asked for
+            on a machine without it).
     """
+    import torch
+
     if isinstance(device, torch.device):
         return device
-    name = (device or "auto").lower()
+    name = parse_device(device)
     if name == "auto":
         return torch.device("cuda" if torch.cuda.is_available() else "cpu")
-    dev = torch.device(name)
-    if dev.type == "cuda" and not torch.cuda.is_available():
-        raise BrainmriError(f"device {name!r} requested but CUDA is not available on this machine")
-    return dev
+    return torch.device(name)

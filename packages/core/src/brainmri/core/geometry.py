@@ -104,3 +104,18 @@ def flip_x_about(centre_world) -> np.ndarray:
     m[0, 0] = -1.0
     m[0, 3] = 2.0 * float(np.asarray(centre_world)[0])
     return m
+
+
+def obliquity_deg(affine) -> float:
+    """Largest angle (degrees) between a voxel axis and the world axis it is labelled with.
+
+    ``orientation`` codes such as ``RAS`` name the *closest* world axes; a scan tilted by
+    15 degrees has the same code as an axis-aligned one. This is the tilt the code hides
+    (0 for any axis-aligned storage order: RAS, LIA, PIL...).
+
+    Args:
+        affine: ``(4, 4)`` voxel-to-world affine.
+    """
+    axes = np.asarray(affine, dtype=np.float64)[:3, :3]
+    cosines = np.abs(axes) / np.linalg.norm(axes, axis=0, keepdims=True)
+    return float(np.degrees(np.arccos(np.clip(cosines.max(axis=0), -1.0, 1.0))).max())

@@ -78,8 +78,13 @@ class Task:
         return build_model(model_config["arch"], int(model_config["out_features"]), **model_config.get("options", {}))
 
     def gradcam_layer(self, arch: str) -> str:
-        """Name of the module Grad-CAM should hook by default (the last convolutional stage)."""
-        return {"vt1": "conv4", "resnet3d": "layer4", "sfcn": "feature_extractor.4"}.get(arch, "")
+        """Name of the module Grad-CAM should hook by default (the last convolutional stage).
+
+        VT1: ``instancenorm4``, not ``conv4``: instance normalisation right after ``conv4``
+        makes Grad-CAM's channel weights at ``conv4`` zero (the map was ~1e-10, all zero
+        after its ReLU).
+        """
+        return {"vt1": "instancenorm4", "resnet3d": "layer4", "sfcn": "feature_extractor.4"}.get(arch, "")
 
     # Training and outputs -----------------------------------------------------------------
     def loss(self, outputs: torch.Tensor, target: torch.Tensor, task_config: dict) -> torch.Tensor:

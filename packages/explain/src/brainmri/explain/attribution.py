@@ -8,6 +8,7 @@ from dataclasses import dataclass
 import torch
 from torch import nn
 
+from .gradcam import LayerCam, layer_gradcam
 from .layers import default_layer, get_layer
 from .native import upsample_to_grid
 from .targets import ScalarModel, Target, select_target
@@ -29,6 +30,8 @@ class Attribution:
         method: One of :data:`METHODS`.
         layer: The hooked module's name (None for Integrated Gradients).
         target: What was explained.
+        layer_cam: The Grad-CAM before its ReLU and its gradient balance (None for
+            Integrated Gradients), for :mod:`~brainmri.explain.quality`.
     """
 
     grid_map: torch.Tensor
@@ -36,6 +39,7 @@ class Attribution:
     method: str
     layer: str | None
     target: Target
+    layer_cam: LayerCam | None = None
 
 
 def prepare_model(model: nn.Module) -> nn.Module:
@@ -84,7 +88,7 @@ def attribute(
     Returns:
         The :class:`Attribution`.
     """
-    from captum.attr import GuidedBackprop, IntegratedGradients, LayerGradCam
+    from captum.attr import GuidedBackprop, IntegratedGradients
 
     if method not in METHODS:
         raise ValueError(f"method must be one of {METHODS}, got {method!r}")
@@ -106,10 +110,8 @@ def attribute(
         if layer is None:
             layer = default_layer(model, tuple(image.shape), preferred_layer)
         module = get_layer(model, layer)
-        cam = LayerGradCam(scalar, module).attribute(inputs, relu_attributions=True)
-        if isinstance(cam, tuple):
-            cam = cam[0]
-        cam = cam.detach().float()
+        layer_cam = layer_gradcam(scalar, module, inputs)
+        cam = layer_cam.cam
         if method == "gradcam":
             grid = upsample_to_grid(cam, tuple(image.shape[2:]))
         else:
@@ -117,4 +119,4 @@ def attribute(
             # Grad-CAM above instead of computing it a second time.
             guided = GuidedBackprop(scalar).attribute(inputs).detach().float()
             grid = (guided * upsample_to_grid(cam, tuple(image.shape[2:]))).sum(1, keepdim=True)
-    return Attribution(grid.cpu(), cam.cpu(), method, layer, scalar.target)
+    return Attribution(grid.cpu(), cam.cpu(), method, layer, scalar.target, layer_cam)

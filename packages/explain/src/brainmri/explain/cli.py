@@ -5,6 +5,7 @@ from __future__ import annotations
 import click
 
 from brainmri.core.cli._common import device_option, handle_errors, on_error_option, shard_option
+from brainmri.core.cli.glob_option import glob_option
 
 from ._version import __version__
 
@@ -35,7 +36,7 @@ def main() -> None:
     """brainmri-explain: 3D Grad-CAM and attribution maps for trained brainmri models (Captum)."""
 
 
-@main.command("gradcam")
+@main.command("gradcam", short_help="Grad-CAM and other attribution maps of scans.")
 @_run_argument
 @click.argument("scans", nargs=-1, required=True, type=click.Path(readable=False))  # unreadable: our one-line error
 @click.option("-o", "--out", "out_dir", required=True, type=click.Path(file_okay=False),
@@ -48,11 +49,12 @@ def main() -> None:
 @_checkpoint_option
 @click.option("--montage/--no-montage", default=True, show_default=True, help="Write a PNG montage per scan.")
 @device_option
+@glob_option
 @shard_option
 @on_error_option
 @handle_errors
 def gradcam(run, scans, out_dir, layer, target, method, mask_dir, steps, checkpoint, montage, device,
-            shard, on_error):
+            glob, shard, on_error):
     """Explain RUN's predictions on SCAN... (files or folders, any orientation).
 
     Writes, per scan, <name>_gradcam.nii.gz (float32, the scan's own shape and affine, ready to
@@ -65,7 +67,7 @@ def gradcam(run, scans, out_dir, layer, target, method, mask_dir, steps, checkpo
 
     from .workflow import explain_scans
 
-    paths = take_shard(expand_scans(scans), shard)
+    paths = take_shard(expand_scans(scans, glob), shard)
     if empty_share(paths, shard):
         return
     report = explain_scans(run, paths, out_dir, method=method, layer=layer, target=target,
@@ -78,7 +80,7 @@ def gradcam(run, scans, out_dir, layer, target, method, mask_dir, steps, checkpo
     report.conclude("scans")
 
 
-@main.command("layers")
+@main.command("layers", short_help="List a run's layers (names for --layer).")
 @_run_argument
 @_checkpoint_option
 @device_option
@@ -100,7 +102,7 @@ def layers(run, checkpoint, device):
         click.echo(f"{mark} {info.name.ljust(width)}  {info.kind:<16} {out}")
 
 
-@main.command("sanity")
+@main.command("sanity", short_help="Model-randomisation sanity check of a method.")
 @_run_argument
 @click.argument("scan", type=click.Path(readable=False))  # unreadable: our one-line error
 @_method_option

@@ -38,8 +38,9 @@ def explain_demo(run_dirs: dict[str, str | os.PathLike], scan: str | os.PathLike
         run = open_run(run_dir, device)
         expl = run.explain(volume, brain, method=method)
         inside = expl.fractions["inside_fraction"] if expl.fractions else float("nan")
-        title = f"{label}: {method} @ {expl.attribution.layer}, {expl.attribution.target.label}; " \
-                f"{inside:.0%} of positive attribution inside the brain"
+        where = (f"{inside:.0%} of positive attribution inside the brain" if inside == inside
+                 else "input is brain only")
+        title = f"{label}: {method} @ {expl.attribution.layer}, {expl.attribution.target.label}; {where}"
         paths = write_explanation(expl, volume, out_dir, label, title=title)
         rows.append({"label": label, "file": str(scan), "map": str(paths["map"]),
                      "montage": str(paths["montage"]), **expl.row()})

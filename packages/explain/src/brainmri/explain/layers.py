@@ -3,9 +3,14 @@
 Grad-CAM weighs a layer's feature maps by their pooled gradients, so the layer must have a
 spatial output. :func:`conv_layers` runs one forward pass with hooks to record every
 module's output shape and the order in which modules finish; :func:`default_layer` picks
-the last module that contains a ``Conv3d`` and still has a spatial output of more than one
-voxel (the last convolutional block; for a segmenter, the last one before its output layer),
-unless the task registry names a layer.
+the last module that contains a ``Conv3d`` (or normalises a convolution's output) and still
+has a spatial output of more than one voxel (the last convolutional block; for a segmenter,
+the last one before its output layer), unless the task registry names a layer.
+
+Normalisation layers are candidates because a bare convolution followed by
+``InstanceNorm3d`` (VT1's ``conv4``) is useless to Grad-CAM: the norm removes each channel's
+mean, so the channel weights (mean gradients) are zero (see :mod:`~brainmri.explain.gradcam`);
+the norm's output is the layer to hook.
 """
 
 from __future__ import annotations
@@ -44,12 +49,16 @@ class LayerInfo:
         return len(self.out_shape) == 5 and self.out_shape[2] * self.out_shape[3] * self.out_shape[4] > 1
 
 
+#: Normalisations whose output Grad-CAM may hook (they follow a convolution).
+_NORMS = (nn.InstanceNorm3d, nn.BatchNorm3d, nn.GroupNorm)
+
+
 def _contains_conv(module: nn.Module) -> bool:
-    return any(isinstance(m, nn.Conv3d) for m in module.modules())
+    return isinstance(module, _NORMS) or any(isinstance(m, nn.Conv3d) for m in module.modules())
 
 
 def conv_layers(model: nn.Module, input_shape: tuple[int, ...]) -> list[LayerInfo]:
-    """Modules holding a ``Conv3d`` (blocks and the convolutions themselves), in forward order.
+    """Modules holding a ``Conv3d`` (blocks, convolutions, their normalisations), in forward order.
 
     Args:
         model: The network (not modified; one forward pass runs on zeros without gradients).
@@ -58,7 +67,8 @@ def conv_layers(model: nn.Module, input_shape: tuple[int, ...]) -> list[LayerInf
 
     Returns:
         One :class:`LayerInfo` per named module (the root excluded) that contains a
-        ``Conv3d`` and ran during the forward pass, ordered by when it finished.
+        ``Conv3d`` or is a 3D/group normalisation, and ran during the forward pass, ordered
+        by when it finished.
     """
     candidates = {name: m for name, m in model.named_modules() if name and _contains_conv(m)}
     seen: dict[str, tuple[tuple[int, ...], int, torch.Tensor]] = {}

@@ -1,4 +1,4 @@
-"""A PNG montage: axial, coronal and sagittal slices through a map's peak, over the scan."""
+"""A PNG montage: axial, coronal and sagittal slices through a map's mass, over the scan."""
 
 from __future__ import annotations
 
@@ -35,18 +35,22 @@ def save_montage(
         path: Output ``.png``.
         spacing: Grid voxel size (mm), for the aspect ratio.
         title: Figure title.
-        peak: Voxel the slices cross; default the map's maximum.
+        peak: Voxel the slices cross; default the planes holding most of the map's positive
+            values (:func:`~brainmri.explain.peaks.mass_slices`; the maximum of an upsampled
+            map sits on a plateau that reaches the grid's edge).
 
     Returns:
         The written path.
     """
     from matplotlib.figure import Figure  # no pyplot: no GUI backend, no global state
 
+    from .peaks import mass_slices
+
     image = np.asarray(image, dtype=np.float32)
     grid_map = np.asarray(grid_map, dtype=np.float32)
     if image.shape != grid_map.shape:
         raise ValueError(f"image {image.shape} and map {grid_map.shape} differ")
-    i, j, k = peak if peak is not None else peak_index(grid_map)
+    i, j, k = peak if peak is not None else mass_slices(grid_map)
     sx, sy, sz = (float(s) for s in np.broadcast_to(np.asarray(spacing, dtype=np.float64), (3,)))
     signed = float(grid_map.min()) < 0 < float(grid_map.max()) and abs(float(grid_map.min())) > 1e-3 * float(
         np.abs(grid_map).max())

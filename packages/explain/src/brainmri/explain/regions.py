@@ -16,7 +16,7 @@ COLUMNS = ("positive_total", "inside_fraction", "outside_fraction", "brain_voxel
 
 
 def region_fractions(native_map: np.ndarray, mask: np.ndarray, covered: np.ndarray | None = None,
-                     mask_path: str | None = None) -> dict[str, float]:
+                     mask_path: str | None = None, brain_only_input: bool = False) -> dict[str, float]:
     """Fractions of a map's positive mass inside and outside a brain mask.
 
     Args:
@@ -25,6 +25,9 @@ def region_fractions(native_map: np.ndarray, mask: np.ndarray, covered: np.ndarr
         covered: Optional ``(X, Y, Z)`` boolean of the voxels the model saw (inside its
             grid); the brain share is computed over those (default: every voxel).
         mask_path: Name used in the error message when the grids differ.
+        brain_only_input: The model's input was masked to the brain: it had no voxel outside,
+            so any attribution there is upsampling spill-over, not evidence. The fractions are
+            then NaN (not reported) and only ``positive_total`` is given.
 
     Returns:
         ``positive_total`` (sum of the positive values), ``inside_fraction`` and
@@ -32,6 +35,7 @@ def region_fractions(native_map: np.ndarray, mask: np.ndarray, covered: np.ndarr
         ``brain_voxel_fraction`` (brain voxels / covered voxels: the inside fraction of a
         uniform map).
     """
+    nan = float("nan")
     if tuple(mask.shape[:3]) != tuple(native_map.shape):
         raise ScanError(mask_path,
                         f"mask shape {tuple(mask.shape)} does not match the map's {native_map.shape}")
@@ -41,9 +45,12 @@ def region_fractions(native_map: np.ndarray, mask: np.ndarray, covered: np.ndarr
     inside = float(positive[brain].sum())
     region = np.ones(brain.shape, dtype=bool) if covered is None else np.asarray(covered, dtype=bool)
     n_covered = int(region.sum())
+    if brain_only_input:
+        return {"positive_total": total, "inside_fraction": nan, "outside_fraction": nan,
+                "brain_voxel_fraction": nan}
     return {
         "positive_total": total,
-        "inside_fraction": inside / total if total > 0 else float("nan"),
-        "outside_fraction": (total - inside) / total if total > 0 else float("nan"),
-        "brain_voxel_fraction": float((brain & region).sum()) / n_covered if n_covered else float("nan"),
+        "inside_fraction": inside / total if total > 0 else nan,
+        "outside_fraction": (total - inside) / total if total > 0 else nan,
+        "brain_voxel_fraction": float((brain & region).sum()) / n_covered if n_covered else nan,
     }

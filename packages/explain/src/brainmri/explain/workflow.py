@@ -21,6 +21,8 @@ from brainmri.core.volume import Volume
 
 from .attribution import Attribution, attribute, prepare_model
 from .native import map_to_native, save_native_map
+from .peaks import peak_voxel
+from .quality import EmptyMapError, check_attribution
 from .regions import COLUMNS, region_fractions
 
 #: Columns of ``regions.csv``.
@@ -37,7 +39,8 @@ class ScanExplanation:
         native_map: ``(X, Y, Z)`` float32 map on the scan's own grid.
         grid_image: ``(X, Y, Z)`` the model's input (for montages).
         grid_spacing: Grid voxel size (mm), ``(3,)``.
-        peak_world: World position (RAS mm) of the native map's maximum, ``(3,)``.
+        peak_world: World position (RAS mm) of the map's maximum, ``(3,)`` (see
+            :func:`~brainmri.explain.peaks.peak_voxel`).
         fractions: :func:`~brainmri.explain.regions.region_fractions` when a mask was given.
     """
 
@@ -84,18 +87,29 @@ def explain_volume(
             ``task``, ``task_config``, ``preferred_layer``, ``steps``).
 
     Returns:
-        The :class:`ScanExplanation`.
+        The :class:`ScanExplanation`. For a brain-only model (masked input) the map is kept to
+        the brain: the input had no voxel outside it, whatever the upsampling spreads there.
+
+    Raises:
+        EmptyMapError: The map is empty or degenerate (:mod:`~brainmri.explain.quality`).
     """
     prepare_model(model)
     batch = pipeline.preprocess(volume, mask)
     result = attribute(model, batch.image, target=target, method=method, layer=layer, **options)
+    check_attribution(result)
+    brain_only = bool(pipeline.config.apply_mask) and batch.mask is not None
+    if brain_only:
+        result.grid_map = result.grid_map * batch.mask.detach().float().cpu()
     native = map_to_native(result.grid_map.to(batch.image.device), pipeline, batch)
-    peak = np.unravel_index(int(np.argmax(native)), native.shape)
-    peak_world = (volume.affine @ np.array([*peak, 1.0]))[:3]
+    if brain_only:
+        native = native * (np.asarray(mask.data) > 0)
+    layer_map = None if brain_only or result.layer_map is None else result.layer_map[0, 0].numpy()
+    peak = peak_voxel(result.grid_map[0, 0].numpy(), layer_map)
+    peak_world = (np.asarray(batch.affine[0], dtype=np.float64) @ np.array([*peak, 1.0]))[:3]
     fractions = None
     if mask is not None:
         covered = map_to_native(torch.ones_like(batch.image[:, :1]), pipeline, batch) > 0.5
-        fractions = region_fractions(native, mask.data, covered, mask_path=mask.path)
+        fractions = region_fractions(native, mask.data, covered, mask_path=mask.path, brain_only_input=brain_only)
     return ScanExplanation(
         attribution=result,
         native_map=native,
@@ -207,6 +221,7 @@ def explain_scans(run_dir, scans, out_dir, *, method: str = "gradcam", layer: st
     """
     from brainmri.core.cli._common import run_batch
     from brainmri.core.datasets import MaskFinder
+    from brainmri.core.errors import ScanError
     from brainmri.core.io import load_volume, scan_stem
 
     run = open_run(run_dir, device, checkpoint)
@@ -216,12 +231,20 @@ def explain_scans(run_dir, scans, out_dir, *, method: str = "gradcam", layer: st
     def one(path: Path) -> dict:
         volume = load_volume(path)
         mask = load_mask(finder, path, run.pipeline.config.needs_mask)
-        expl = run.explain(volume, mask, target=target, method=method, layer=layer, steps=steps)
+        try:
+            expl = run.explain(volume, mask, target=target, method=method, layer=layer, steps=steps)
+        except EmptyMapError as exc:  # a map that explains nothing is bad output for this scan
+            raise ScanError(path, str(exc)) from None
         paths = write_explanation(expl, volume, out_dir, scan_stem(path), montage=montage)
         montage_path = str(paths.get("montage", ""))
         return {"file": str(path), "map": str(paths["map"]), "montage": montage_path, **expl.row()}
 
-    report = run_batch([Path(s) for s in scans], one, on_error=on_error, desc=method)
+    from brainmri.core.batchlog import row_figure
+
+    def figure(item, row: dict) -> str:
+        return f"{row['target']}, " + row_figure(item, row, ("score", "inside_fraction"))
+
+    report = run_batch([Path(s) for s in scans], one, on_error=on_error, desc=method, figure=figure)
     if report.done:
         write_rows_csv(out_dir / table_name, report.done)
     return report

@@ -5,6 +5,7 @@ from __future__ import annotations
 import click
 
 from brainmri.core.cli._common import device_option, handle_errors, on_error_option, shard_option
+from brainmri.core.cli.glob_option import glob_option
 
 from ._version import __version__
 
@@ -26,14 +27,15 @@ def _triple(ctx, param, value):
 _TTA = click.Choice(["none", "flip-x", "all"])
 
 
-@main.command("train")
+@main.command("train", short_help="Train a hippocampus network and write a run folder.")
 @click.option(
     "--dataset",
     type=click.Choice(["adni", "msd", "ixi", "bids", "table"]),
     help="Layout of --root: adni (EADC-ADNI HarP), msd (Task04 Hippocampus), or ixi/bids/table "
-    "scans with label maps from --label-dir (or a table's label column).",
+    "scans with label maps from --label-dir (or a table's label column). [required unless --resume]",
 )
-@click.option("--root", type=click.Path(exists=True), help="Dataset folder (or the table file).")
+@click.option("--root", type=click.Path(exists=True),
+              help="Dataset folder (or the table file). [required unless --resume]")
 @click.option("--metadata", type=click.Path(exists=True, dir_okay=False), help="IXI.xls or another sheet.")
 @click.option(
     "--label-dir",
@@ -46,7 +48,7 @@ _TTA = click.Choice(["none", "flip-x", "all"])
     help="Label lookup for automatic label maps: a preset (dlmuse: 48=left,47=right; freesurfer, aseg, "
     "synthseg: 17=left,53=right) or VALUE=NAME pairs. left/right are checked in world coordinates.",
 )
-@click.option("--out", type=click.Path(), help="Run folder to create.")
+@click.option("--out", type=click.Path(), help="Run folder to create. [required unless --resume]")
 @click.option(
     "--resume",
     type=click.Path(exists=True, file_okay=False),
@@ -235,7 +237,7 @@ def train(**kw):
         click.echo(f"run complete: {run.path}", err=True)
 
 
-@main.command("predict")
+@main.command("predict", short_help="Segment hippocampi, in each scan's own grid.")
 @click.argument("run", type=click.Path(exists=True, file_okay=False))
 @click.argument("scans", nargs=-1, required=True, type=click.Path(readable=False))  # unreadable: our one-line error
 @click.option(
@@ -268,11 +270,13 @@ def train(**kw):
     help="Keep only the largest component per side (default: the run's setting, on).",
 )
 @device_option
+@glob_option
 @shard_option
 @on_error_option
 @handle_errors
 def predict(
-    run, scans, out_dir, checkpoint, tta, overlap, roi, sw_batch_size, largest_component, device, shard, on_error
+    run, scans, out_dir, checkpoint, tta, overlap, roi, sw_batch_size, largest_component, device, glob, shard,
+    on_error
 ):
     """Segment SCAN... (files or folders; any orientation) with RUN.
 
@@ -284,7 +288,7 @@ def predict(
 
     from .predict import VOLUMES_CSV, predict_scans
 
-    paths = take_shard(expand_scans(scans), shard)
+    paths = take_shard(expand_scans(scans, glob), shard)
     if empty_share(paths, shard):
         return
     table = shard_name(VOLUMES_CSV, shard)
@@ -310,11 +314,13 @@ def predict(
         )
         click.echo(f"{row['output']}  {vols}")
     if report.done:
-        click.echo(f"volumes: {out_dir}/{table}", err=True)
+        from pathlib import Path
+
+        click.echo(f"volumes: {Path(out_dir) / table}", err=True)
     report.conclude("scans")
 
 
-@main.command("evaluate")
+@main.command("evaluate", short_help="Dice, HD95 and volume error against reference labels.")
 @click.option(
     "--pred",
     "pred_dir",

@@ -96,7 +96,9 @@ def predict_scans(
         notes.extend(f"{Path(path).name}: {n}" for n in side_mismatches(sides, classes))
         return {"file": str(path), "output": str(target), **label_volumes(labels, volume.affine, classes), **sides}
 
-    report = run_batch(scans, one, on_error=on_error, desc="segment")
+    from brainmri.core.batchlog import row_figure
+
+    report = run_batch(scans, one, on_error=on_error, desc="segment", figure=row_figure)
     for note in notes:
         print(f"warning: {note}", file=sys.stderr)
     if report.done:

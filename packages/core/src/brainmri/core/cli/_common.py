@@ -17,10 +17,20 @@ from ..errors import BrainmriError
 T = TypeVar("T")
 R = TypeVar("R")
 
+def _parse_device(ctx, param, value):
+    from ..devices import parse_device
+
+    try:
+        return parse_device(value)
+    except BrainmriError as exc:
+        raise click.BadParameter(str(exc)) from None
+
+
 device_option = click.option(
     "--device",
     default="auto",
     show_default=True,
+    callback=_parse_device,
     help="auto (CUDA when present, else CPU), cpu, cuda or cuda:N.",
 )
 on_error_option = click.option(
@@ -82,12 +92,16 @@ def echo_error(message: str) -> None:
 
 
 def handle_errors(func: Callable) -> Callable:
-    """Turn :class:`BrainmriError` into one line on stderr and exit code 1 (no traceback)."""
+    """Turn :class:`BrainmriError` into one line on stderr and exit code 1 (no traceback);
+    Python warnings become one ``warning:`` line each (:mod:`brainmri.core.warnlines`)."""
 
     @functools.wraps(func)
     def wrapper(*args, **kwargs):
+        from ..warnlines import clean_warnings
+
         try:
-            return func(*args, **kwargs)
+            with clean_warnings():
+                return func(*args, **kwargs)
         except BrainmriError as exc:
             echo_error(str(exc))
             sys.exit(1)
@@ -104,7 +118,9 @@ class BatchReport:
 
     def echo_summary(self, what: str = "inputs") -> None:
         """Print ``N done, M skipped`` and one line per skipped input."""
-        click.echo(f"{len(self.done)} {what} done, {len(self.skipped)} skipped", err=True)
+        from ..wording import counted
+
+        click.echo(f"{counted(len(self.done), what)} done, {len(self.skipped)} skipped", err=True)
         for name, problem in self.skipped:
             click.echo(f"  skipped {name}: {problem}", err=True)
 
@@ -121,21 +137,34 @@ def run_batch(
     on_error: str = "fail",
     desc: str = "",
     name: Callable[[T], str] = str,
+    figure: Callable[[T, R], str] | None = None,
+    log_lines: bool = True,
 ) -> BatchReport:
     """Apply ``func`` to each item with a progress bar and the ``--on-error`` policy.
 
     Expected bad input (:class:`BrainmriError`) gives one line naming the item; with
     ``skip`` the batch goes on and the item is listed in the report, with ``fail`` the
-    error propagates (and :func:`handle_errors` turns it into exit code 1).
+    error propagates (and :func:`handle_errors` turns it into exit code 1). Without a
+    terminal on stderr (a cluster job's log), each finished item gets one line instead of
+    the bar: position, file name, seconds and ``figure(item, result)`` (see
+    :mod:`brainmri.core.batchlog`); ``log_lines=False`` for commands whose output is
+    already one block per item.
     """
     from tqdm.auto import tqdm
+
+    from ..batchlog import ItemLog, wants_lines
 
     items = list(items)
     report = BatchReport()
     bar = tqdm(items, desc=desc, unit="scan", disable=len(items) < 2 or not sys.stderr.isatty(), file=sys.stderr)
-    for item in bar:
+    log = ItemLog(desc or "item", len(items)) if log_lines and wants_lines() else None
+    for position, item in enumerate(bar, start=1):
         try:
+            if log:
+                log.start()
             report.done.append(func(item))
+            if log:
+                log.done(position, Path(name(item)).name, figure(item, report.done[-1]) if figure else "")
         except BrainmriError as exc:
             if on_error == "fail":
                 raise
@@ -144,18 +173,18 @@ def run_batch(
     return report
 
 
-def expand_scans(paths: Iterable[str | os.PathLike]) -> list[Path]:
+def expand_scans(paths: Iterable[str | os.PathLike], glob: str | None = None, skip_labels: bool = True) -> list[Path]:
     """Scan files from arguments: files as given, folders searched recursively for scans.
 
     A folder holding no scan file is kept as it is, so the batch reports it (one error line,
-    ``--on-error`` applies) instead of silently doing nothing.
+    ``--on-error`` applies) instead of silently doing nothing. Masks and label maps found in
+    folders are skipped with one note each (see :func:`brainmri.core.scanfiles.find_scans`).
     """
-    from ..io import is_scan_path
+    from ..scanfiles import find_scans
 
-    out: list[Path] = []
-    for p in map(Path, paths):
-        if p.is_dir():
-            out.extend(sorted(f for f in p.rglob("*") if f.is_file() and is_scan_path(f)) or [p])
-        else:
-            out.append(p)
-    return out
+    found = find_scans(paths, glob=glob, skip_labels=skip_labels)
+    for path, why in found.skipped:
+        click.echo(f"note: skipped {path}: a mask or label map ({why}); name the file to process it", err=True)
+    for path, why in found.flagged:
+        click.echo(f"note: {path} looks like a mask or label map ({why}); processing it as named", err=True)
+    return found.files

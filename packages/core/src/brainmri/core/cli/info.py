@@ -13,6 +13,7 @@ def describe(path) -> dict:
     """Geometry and intensity summary of one scan (raises ScanError on bad input)."""
     import numpy as np
 
+    from ..geometry import obliquity_deg
     from ..io import load_volume
 
     vol = load_volume(path, check_values=False)
@@ -23,6 +24,7 @@ def describe(path) -> dict:
         "shape": list(vol.shape),
         "spacing_mm": [round(float(s), 4) for s in vol.spacing],
         "orientation": vol.orientation,
+        "oblique_deg": round(obliquity_deg(vol.affine), 2),
         "dtype": str(data.dtype),
         "min": float(np.min(data[finite]) if finite is not None else data.min()),
         "max": float(np.max(data[finite]) if finite is not None else data.max()),
@@ -36,7 +38,7 @@ def describe(path) -> dict:
     return info
 
 
-@click.command("info")
+@click.command("info", short_help="Shape, voxel size, orientation and range of scans.")
 @click.argument("scans", nargs=-1, required=True, type=click.Path(readable=False))  # unreadable: our one-line error
 @click.option("--json", "as_json", is_flag=True, help="One JSON object per line instead of text.")
 @on_error_option
@@ -60,13 +62,15 @@ def command(scans, as_json, on_error):
             click.echo(json.dumps(info))
         else:
             click.echo(f"{info['path']}")
-            click.echo(f"  shape {tuple(info['shape'])}  voxel {tuple(info['spacing_mm'])} mm  {info['orientation']}"
+            tilt = f" (closest axes: oblique, tilted {info['oblique_deg']:g} deg)" if info["oblique_deg"] >= 0.1 else ""
+            click.echo(f"  shape {tuple(info['shape'])}  voxel {tuple(info['spacing_mm'])} mm  "
+                       f"{info['orientation']}{tilt}"
                        f"  {info['dtype']}  range [{info['min']:g}, {info['max']:g}]")
             for row in info["affine"][:3]:
                 click.echo("  affine " + " ".join(f"{v:10.4f}" for v in row))
         return info
 
-    report = run_batch(expand_scans(scans), show, on_error, desc="info")
+    report = run_batch(expand_scans(scans, skip_labels=False), show, on_error, desc="info", log_lines=False)
     if report.skipped:
         report.echo_summary("scans")
         raise SystemExit(1 if not report.done else 0)

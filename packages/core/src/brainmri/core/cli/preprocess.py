@@ -15,9 +15,10 @@ from ._common import (
     shard_option,
     take_shard,
 )
+from .glob_option import glob_option
 
 
-@click.command("preprocess")
+@click.command("preprocess", short_help="Resample scans onto a model grid in one interpolation.")
 @click.argument("scans", nargs=-1, required=True, type=click.Path(readable=False))  # unreadable: our one-line error
 @click.option("-o", "--out", "out_dir", required=True, type=click.Path(file_okay=False), help="Output folder.")
 @click.option("--preset", type=click.Choice(["default", "vt1"]), default="default", show_default=True,
@@ -29,10 +30,11 @@ from ._common import (
 @click.option("--skull-strip", is_flag=True, help="Compute missing brain masks with HD-BET (cached in --mask-dir "
               "or OUT/masks) and output brain only.")
 @device_option
+@glob_option
 @shard_option
 @on_error_option
 @handle_errors
-def command(scans, out_dir, preset, spacing, shape, mask_dir, skull_strip, device, shard, on_error):
+def command(scans, out_dir, preset, spacing, shape, mask_dir, skull_strip, device, glob, shard, on_error):
     """Resample each SCAN onto a world-aligned (RAS) grid in one interpolation and z-score it.
 
     Writes OUT/<name>_preproc.nii.gz (float32, the exact target-grid affine, opens in FSLeyes
@@ -45,12 +47,13 @@ def command(scans, out_dir, preset, spacing, shape, mask_dir, skull_strip, devic
     from ..errors import ScanError
     from ..io import load_volume, save_volume, scan_stem
     from ..pipeline import Pipeline, PipelineConfig
+    from ..pipeline.config import AugmentConfig
 
     out = Path(out_dir)
-    paths = take_shard(expand_scans(scans), shard)
+    paths = take_shard(expand_scans(scans, glob), shard)
     if empty_share(paths, shard):
         return
-    overrides = {}
+    overrides = {"augment": AugmentConfig()}  # preprocess never augments: preprocess.json says so
     if spacing is not None:
         overrides["spacing"] = spacing
     if shape:

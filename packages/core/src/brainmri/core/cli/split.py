@@ -25,7 +25,7 @@ def _summary(records) -> str:
     return text
 
 
-@click.command("split")
+@click.command("split", short_help="Split a dataset into train/val/test (split.json).")
 @click.option(
     "--dataset",
     "name",

@@ -7,7 +7,7 @@ import click
 from ._common import handle_errors
 
 
-@click.command("synth")
+@click.command("synth", short_help="Write a synthetic IXI, ADNI or MSD dataset folder.")
 @click.argument("layout", type=click.Choice(["ixi", "adni", "msd"]))
 @click.argument("directory", type=click.Path(file_okay=False))
 @click.option(
@@ -29,7 +29,7 @@ from ._common import handle_errors
     "--quirks/--no-quirks",
     default=True,
     show_default=True,
-    help="Plant the published datasets' quirks (see below).",
+    help="Plant the published datasets' quirks (listed per layout above).",
 )
 @click.option("--overwrite", is_flag=True, help="Write into DIRECTORY even when it is not empty.")
 @handle_errors
@@ -57,6 +57,8 @@ def command(layout, directory, subjects, seed, masks, quirks, overwrite):
     DIR/synth_manifest.json records the truth (sex, age, grid per subject), every quirk
     planted and the counts a reader should report.
     """
+    from pathlib import Path
+
     from ..synth import WRITERS
 
     manifest = WRITERS[layout](
@@ -73,5 +75,5 @@ def command(layout, directory, subjects, seed, masks, quirks, overwrite):
         )
     dataset = "adni" if layout == "adni" else layout
     click.echo(
-        f"manifest: {directory}/synth_manifest.json; read it with --dataset {dataset} --root {directory}"
+        f"manifest: {Path(directory) / 'synth_manifest.json'}; read it with --dataset {dataset} --root {directory}"
     )

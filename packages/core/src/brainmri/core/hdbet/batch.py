@@ -220,7 +220,13 @@ def run_skullstrip(
         summary.masks[path] = target
         return path
 
-    report = run_batch(scans, one, on_error, desc="skullstrip", name=str)
+    def figure(path: Path, _) -> str:
+        if path in summary.resumed:
+            return "already done"
+        row = rows.get(scan_stem(path), {})
+        return f"brain {float(row['brain_cm3']):.0f} cm3" if "brain_cm3" in row else ""
+
+    report = run_batch(scans, one, on_error, desc="skullstrip", name=str, figure=figure)
     summary.skipped = report.skipped
     return summary
 

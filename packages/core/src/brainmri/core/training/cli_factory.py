@@ -23,6 +23,7 @@ from ..cli._common import (
     shard_option,
     take_shard,
 )
+from ..cli.glob_option import glob_option
 
 #: Names of the generic train options (everything else is a task option).
 _GENERIC = {
@@ -88,12 +89,14 @@ def _train_command(task_name: str, task_options: Sequence[Callable], architectur
 
     options = [
         click.option("--dataset", type=click.Choice(["ixi", "adni", "msd", "table", "bids"]),
-                     help="Layout of --root (table: a CSV/TSV with image and target columns)."),
-        click.option("--root", type=click.Path(exists=True), help="Dataset folder (or the table file)."),
+                     help="Layout of --root (table: a CSV/TSV with image and target columns). "
+                          "[required unless --resume]"),
+        click.option("--root", type=click.Path(exists=True),
+                     help="Dataset folder (or the table file). [required unless --resume]"),
         click.option("--metadata", type=click.Path(exists=True), help="Demographics file (IXI.xls/CSV...)."),
         click.option("--mask-dir", type=click.Path(exists=True, file_okay=False),
                      help="Brain masks: train on brain-extracted input (scan x mask)."),
-        click.option("--out", type=click.Path(), help="Run folder to create."),
+        click.option("--out", type=click.Path(), help="Run folder to create. [required unless --resume]"),
         click.option("--resume", type=click.Path(exists=True, file_okay=False),
                      help="Continue this run from its last checkpoint (other options come from its config)."),
         click.option("--arch", type=click.Choice(list(architectures)), default=default_arch, show_default=True),
@@ -128,11 +131,12 @@ def _train_command(task_name: str, task_options: Sequence[Callable], architectur
         click.option("--quiet", is_flag=True, help="No progress bars."),
         *task_options,
     ]
-    return click.command("train")(handle_errors(_apply(options, train)))
+    return click.command("train", short_help="Train a model and write a run folder.")(
+        handle_errors(_apply(options, train)))
 
 
 def _evaluate_command(task_name: str) -> click.Command:
-    @click.command("evaluate")
+    @click.command("evaluate", short_help="Metrics of a run with 95% bootstrap intervals.")
     @click.argument("run", type=click.Path(exists=True, file_okay=False))
     @click.option("--split", "splits", multiple=True, type=click.Choice(["train", "val", "test"]),
                   help="Parts to evaluate (repeatable; default test).")
@@ -144,17 +148,18 @@ def _evaluate_command(task_name: str) -> click.Command:
         """Write metrics.json (with 95% bootstrap intervals) and per-subject predictions.csv for RUN."""
         import json
 
+        from ..wording import rounded
         from .workflow import evaluate as run_evaluate
 
         results = run_evaluate(run, splits=splits or ("test",), device=device, n_boot=n_boot,
                                refit_calibration=refit_calibration)
-        click.echo(json.dumps(results, indent=2))
+        click.echo(json.dumps(rounded(results), indent=2))  # metrics.json keeps every digit
 
     return evaluate
 
 
 def _predict_command(task_name: str) -> click.Command:
-    @click.command("predict")
+    @click.command("predict", short_help="Predict scans (files or folders) with a run.")
     @click.argument("run", required=False, type=click.Path())
     @click.argument("scans", nargs=-1, type=click.Path(readable=False))  # unreadable: our one-line error
     @click.option("-o", "--output", type=click.Path(dir_okay=False), help="CSV file (default: print to stdout).")
@@ -171,11 +176,12 @@ def _predict_command(task_name: str) -> click.Command:
     @click.option("--true", "truth", multiple=True, type=float,
                   help="True value per scan, in order (repeat): adds e.g. the brain-age gap.")
     @device_option
+    @glob_option
     @shard_option
     @on_error_option
     @handle_errors
     def predict(run, scans, output, checkpoint, arch, preset, spacing, shape, brain, mask_dir, skull_strip, truth,
-                device, shard, on_error):
+                device, glob, shard, on_error):
         """Predict SCAN... (files or folders; any orientation) with RUN, or with --checkpoint FILE.pth --arch vt1."""
         import csv
         import sys
@@ -189,11 +195,14 @@ def _predict_command(task_name: str) -> click.Command:
         if checkpoint is not None and run is not None:
             scans = (run, *scans)
             run = None
+        if run is not None and Path(run).is_file():  # a .pth given where the run folder goes
+            raise BrainmriError(f"{run}: a file, not a run folder; for a reference checkpoint give "
+                                f"--checkpoint {run} --arch vt1 (and --brain for brain-only models)")
         if run is not None:
             RunDir(run).require()
         if mask_dir and skull_strip:
             raise BrainmriError("give --mask-dir or --skull-strip, not both")
-        scans = expand_scans(scans)  # folders: the scans in them, as every batch command does
+        scans = expand_scans(scans, glob)  # folders: the scans in them, as every batch command does
         if not scans:
             raise BrainmriError("no scans given")
         if truth and len(truth) != len(scans):
@@ -214,7 +223,9 @@ def _predict_command(task_name: str) -> click.Command:
         elif report.done:
             writer = csv.DictWriter(sys.stdout, fieldnames=list(report.done[0]), lineterminator="\n")
             writer.writeheader()
-            writer.writerows(report.done)
+            from ..wording import rounded
+
+            writer.writerows(rounded(row) for row in report.done)  # the CSV file (-o) keeps every digit
         report.conclude("scans")
 
     return predict

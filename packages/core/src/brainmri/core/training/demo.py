@@ -27,7 +27,9 @@ def _bias_notes(out, name: str, metrics_by_variant) -> dict:
     for variant in metrics_by_variant:
         path = out / f"{name}_{variant.replace(' ', '_')}" / "calibration.json"
         if path.is_file():
-            bias = json.loads(path.read_text()).get("age_bias", {})
+            data = json.loads(path.read_text())
+            # not applied: a note in "age_bias", or (correction opt-in) a fit kept aside with its note
+            bias = data.get("age_bias") or data.get("age_bias_fitted_not_applied") or {}
             if "note" in bias:
                 notes[variant] = bias
     return notes

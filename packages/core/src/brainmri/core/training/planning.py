@@ -150,7 +150,7 @@ def plan_patch(fp: Fingerprint, device="auto", *, spacing=None, patch=None, base
         spacing = tuple(float(s) for s in (spacing if isinstance(spacing, (list, tuple)) else (spacing,) * 3))
         reasons.append(f"voxel size {_fmt(spacing)} mm given")
     if patch is not None:
-        patch = [int(v) for v in patch]
+        patch = [int(v) for v in (patch if isinstance(patch, (list, tuple)) else (patch,) * 3)]  # 52 or (52,)*3
         reasons.append(f"patch {_fmt(patch)} given")
     else:
         limit = PATCH_LIMIT[kind]

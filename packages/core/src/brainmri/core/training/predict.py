@@ -149,8 +149,10 @@ def predict_scans(
         row.update(task.describe(row, truth.get(path)))
         return row
 
+    from ..batchlog import row_figure
+
     notes: list[str] = []
-    report = run_batch(scans, one, on_error=on_error, desc="predict")
+    report = run_batch(scans, one, on_error=on_error, desc="predict", figure=row_figure)
     for note in notes:
         print(note, file=sys.stderr)
     return report

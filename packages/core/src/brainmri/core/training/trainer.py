@@ -185,6 +185,7 @@ class Trainer:
             ``{"epoch", "best", "best_epoch", "bad_epochs", "finished", "monitor"}``.
         """
         start = self.resume() if resume else 0
+        self._clock = {"start": time.perf_counter(), "first": start, "last": time.perf_counter()}
         logger = RunLogger(self.run, resume_epoch=start) if self.dist.is_main else None
         train_loader, train_sampler = self._loader(self.train_set, shuffle=True)
         val_loader = self._loader(self.val_set, shuffle=False)[0] if self.val_set is not None else None
@@ -298,8 +299,20 @@ class Trainer:
                 shown = {k: v for k, v in row.items() if k.startswith(("train_loss", "val_"))}
                 text = "  ".join(f"{k}={v:.4g}" for k, v in shown.items() if isinstance(v, float))
                 stop = "  (early stop)" if self.state["finished"] and epoch < self.config.epochs else ""
-                print(f"epoch {epoch}: {text}{stop}", file=sys.stderr, flush=True)
+                print(f"epoch {epoch}/{self.config.epochs}: {text}  {self._timing(epoch)}{stop}", file=sys.stderr,
+                      flush=True)
         barrier(self.dist)
+
+    def _timing(self, epoch: int) -> str:
+        """``(12.3 s, ETA 4 min 05 s)``: this epoch's time and the rest at this session's mean pace."""
+        from ..wording import duration
+
+        now = time.perf_counter()
+        clock = getattr(self, "_clock", {"start": now, "first": epoch - 1, "last": now})
+        seconds, clock["last"] = now - clock["last"], now
+        pace = (now - clock["start"]) / max(1, epoch - clock["first"])
+        left = 0 if self.state["finished"] else self.config.epochs - epoch
+        return f"({duration(seconds)}, ETA {duration(pace * left)})"
 
     def _save_last(self, epoch: int) -> None:
         save_checkpoint({

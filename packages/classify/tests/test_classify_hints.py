@@ -1,0 +1,32 @@
+"""A new user's slips: a checkpoint file where the run folder goes, options that are required."""
+
+from __future__ import annotations
+
+import re
+import subprocess
+import sys
+
+from brainmri.core.testing import blob_volume, write_nifti
+
+
+def _cli(*args):
+    return subprocess.run([sys.executable, "-m", "brainmri.classify", *map(str, args)], capture_output=True,
+                          text=True, timeout=120)
+
+
+def test_a_checkpoint_given_as_the_run_gets_the_checkpoint_hint(tmp_path):
+    ckpt = tmp_path / "sex_full_head.pth"
+    ckpt.write_bytes(b"weights")
+    vol = blob_volume()
+    scan = write_nifti(tmp_path / "head.nii.gz", vol.data, vol.affine)
+    proc = _cli("predict", ckpt, scan)
+    assert proc.returncode == 1 and "Traceback" not in proc.stderr
+    (line,) = proc.stderr.strip().splitlines()
+    assert line.startswith(f"error: {ckpt}: a file, not a run folder") and f"--checkpoint {ckpt}" in line
+
+
+def test_train_help_marks_what_is_required():
+    text = re.sub(r"\s+", " ", _cli("train", "--help").stdout.split("Options:")[1])
+    for option in ("--dataset", "--root", "--out"):
+        after = text[text.index(f"{option} "):]
+        assert "[required unless --resume]" in after[:220], option
