@@ -144,9 +144,10 @@ def demo_tasks(out_dir: str | os.PathLike, scan: str | os.PathLike | None = None
         else:
             _plot_age(rows_by_variant, out / "age_pred_vs_true.png")
             notes = [f"{variant}: {c['note']}" for variant, c in _bias_notes(out, name, metrics_by_variant).items()]
-            lines += ["", "Age metrics after and before the linear bias correction fitted on the validation "
-                      "split; it is applied only where the slope's 95% interval lies above 0.1 (it divides "
-                      "by the slope).", *[f"- {n}" for n in notes], "",
+            lines += ["", "Age metrics of the network's own predictions: the linear age-bias correction is "
+                      "opt-in (`--bias-correction`); when asked for, it is fitted on the validation split and "
+                      "applied only where the slope's 95% interval lies above 0.1 (it divides by the slope).",
+                      *[f"- {n}" for n in notes], "",
                       "![predicted vs true age](age_pred_vs_true.png)", ""]
         if scan is not None:
             from .predict import predict_scans
