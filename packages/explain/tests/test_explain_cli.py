@@ -17,6 +17,8 @@ from brainmri.core.training import TrainConfig, train
 from brainmri.core.training.synthdata import write_phantom_table
 from brainmri.explain.cli import main
 
+pytestmark = pytest.mark.slow  # trains models: minutes on CPU
+
 
 @pytest.fixture(scope="module")
 def runs(tmp_path_factory):

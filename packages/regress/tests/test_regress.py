@@ -12,6 +12,8 @@ import pytest
 
 from brainmri.core.testing import real_scan, require_shared
 
+pytestmark = pytest.mark.slow  # trains models: minutes on CPU
+
 
 def _cli(*args):
     return subprocess.run([sys.executable, "-m", "brainmri.regress", *args], capture_output=True, text=True,

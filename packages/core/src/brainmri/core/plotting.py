@@ -31,7 +31,7 @@ def overlay_png(volume: Volume, mask, path: str | os.PathLike, title: str | None
     from matplotlib.backends.backend_agg import FigureCanvasAgg
     from matplotlib.figure import Figure
 
-    from ._atomic import atomic_path
+    from .atomic import atomic_path
     from .orientation import reorient
 
     mask_data = np.asarray(getattr(mask, "data", mask)) > 0

@@ -7,7 +7,7 @@ from pathlib import Path
 
 import numpy as np
 
-from brainmri.core._atomic import atomic_path
+from brainmri.core.atomic import atomic_path
 
 
 def peak_index(grid_map: np.ndarray) -> tuple[int, int, int]:

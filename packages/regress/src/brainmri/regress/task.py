@@ -70,6 +70,13 @@ class AgeTask(Task):
             age = outputs[:, 0].float() * task_config["age_std"] + task_config["age_mean"]
         return age.detach().cpu().numpy().astype(np.float64)
 
+    def explain_target(self, outputs: torch.Tensor, task_config: dict):
+        """Explain the age: the output of L1/MSE models, the expected age over the bins of soft-label ones."""
+        if task_config.get("loss") == "soft" and task_config.get("bins") is not None:
+            centres = torch.tensor(task_config["bins"], dtype=torch.float32)
+            return "age (expected over soft-label bins)", lambda o: expected_age(o, centres)
+        return "age", lambda o: o[:, 0]
+
     def decode(self, outputs: torch.Tensor, task_config: dict, calibration: dict | None = None) -> dict:
         raw = self.raw_age(outputs, task_config)
         correction = (calibration or {}).get("age_bias")

@@ -9,6 +9,8 @@ import numpy as np
 
 from brainmri.core.volume import Volume
 
+from .labels import HIPPOCAMPUS_CLASSES
+
 #: Outline colours: prediction left/right, reference.
 COLOURS = {"left": "tab:red", "right": "tab:blue", "truth": "yellow"}
 
@@ -39,7 +41,7 @@ def overlay_png(
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
 
-    from brainmri.core._atomic import atomic_path
+    from brainmri.core.atomic import atomic_path
     from brainmri.core.orientation import reorient
 
     ras = reorient(image, "RAS")
@@ -67,7 +69,7 @@ def overlay_png(
             ax.contour(
                 xs, ys, (ref[tuple(take)] > 0).T.astype(float), [0.5], colors=COLOURS["truth"], linewidths=1.2
             )
-        for value, side in ((1, "left"), (2, "right")):
+        for value, side in HIPPOCAMPUS_CLASSES.items():
             mask = pred[tuple(take)] == value
             if mask.any():
                 ax.contour(xs, ys, mask.T.astype(float), [0.5], colors=COLOURS[side], linewidths=1.0)

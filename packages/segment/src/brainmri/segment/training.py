@@ -67,7 +67,7 @@ class SegmentTrainer(Trainer):
             device=self.device,
         )
 
-    def _validate(self, loader) -> dict:
+    def validate(self, loader) -> dict:
         from .inference import Segmenter
         from .losses import probability_loss
 
@@ -128,7 +128,9 @@ def _labelled_subjects(dataset: str, root) -> list:
 def _pipeline_config(spacing, patch_size, dataset: str, augment: dict | None):
     from brainmri.core.pipeline import AugmentConfig, PipelineConfig
 
-    pairs = ((1, 2),) if dataset == "adni" else ()
+    from .labels import dataset_labels
+
+    pairs = dataset_labels(dataset)[1]
     aug = AugmentConfig(**{**DEFAULT_AUGMENT, **(augment or {}), "lr_label_pairs": pairs})
     return PipelineConfig(spacing=spacing, shape=patch_size, augment=aug)
 

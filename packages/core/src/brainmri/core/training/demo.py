@@ -13,7 +13,7 @@ import json
 import os
 from pathlib import Path
 
-from .._atomic import write_text_atomic
+from ..atomic import write_text_atomic
 
 #: (task, architecture, task options, batch size) trained by the demo.
 DEMO_TASKS = (("sex", "vt1", {}, 4), ("age", "vt1", {"loss": "mse"}, 2))

@@ -37,7 +37,7 @@ def write_phantom_table(
     Returns:
         The path of ``subjects.csv``.
     """
-    from .._atomic import write_text_atomic
+    from ..atomic import write_text_atomic
     from ..io import save_volume
     from ..synth.phantom import make_phantom
 

@@ -1,8 +1,11 @@
-"""Pieces every brainmri command shares: options, batch running with --on-error, errors."""
+"""Batch engine of every command that processes many scans: scan expansion, sharding, --on-error.
+
+No click here: a library call (``run_batch(scans, func, on_error="skip")``) gets the same
+policy as the command line. Messages go to stderr.
+"""
 
 from __future__ import annotations
 
-import functools
 import os
 import sys
 from collections.abc import Callable, Iterable
@@ -10,48 +13,10 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TypeVar
 
-import click
-
-from ..errors import BrainmriError
+from .errors import BrainmriError
 
 T = TypeVar("T")
 R = TypeVar("R")
-
-device_option = click.option(
-    "--device",
-    default="auto",
-    show_default=True,
-    help="auto (CUDA when present, else CPU), cpu, cuda or cuda:N.",
-)
-on_error_option = click.option(
-    "--on-error",
-    type=click.Choice(["fail", "skip"]),
-    default="fail",
-    show_default=True,
-    help="fail: stop at the first bad input (exit 1). skip: report it, go on with the rest.",
-)
-
-
-def _parse_shard(ctx, param, value):
-    if value is None:
-        return None
-    try:
-        index, count = (int(part) for part in value.split("/"))
-    except ValueError:
-        raise click.BadParameter(f"{value!r}: give I/N, e.g. 2/4 for the second of four shares") from None
-    if count < 1 or not 1 <= index <= count:
-        raise click.BadParameter(f"{value!r}: need 1 <= I <= N")
-    return index, count
-
-
-shard_option = click.option(
-    "--shard",
-    callback=_parse_shard,
-    metavar="I/N",
-    help="Process only share I of N of the scans (the I-th, then every N-th after it), e.g. one "
-         "process per GPU or machine: run I = 1..N with the same arguments and output folder. "
-         "Outputs are the same as one process's; tables get a .shardIofN suffix.",
-)
 
 
 def take_shard(items: Iterable[T], shard: tuple[int, int] | None) -> list[T]:
@@ -64,7 +29,7 @@ def empty_share(items: list, shard: tuple[int, int] | None) -> bool:
     """True (after saying so on stderr) when share ``shard`` got no scans: more shares than scans."""
     if items or shard is None:
         return False
-    click.echo(f"share {shard[0]}/{shard[1]} has no scans", err=True)
+    print(f"share {shard[0]}/{shard[1]} has no scans", file=sys.stderr)
     return True
 
 
@@ -76,25 +41,6 @@ def shard_name(name: str, shard: tuple[int, int] | None) -> str:
     return f"{stem}.shard{shard[0]}of{shard[1]}{dot}{ext}" if dot else f"{name}.shard{shard[0]}of{shard[1]}"
 
 
-def echo_error(message: str) -> None:
-    """Print one error line to stderr."""
-    click.echo(f"error: {message}", err=True)
-
-
-def handle_errors(func: Callable) -> Callable:
-    """Turn :class:`BrainmriError` into one line on stderr and exit code 1 (no traceback)."""
-
-    @functools.wraps(func)
-    def wrapper(*args, **kwargs):
-        try:
-            return func(*args, **kwargs)
-        except BrainmriError as exc:
-            echo_error(str(exc))
-            sys.exit(1)
-
-    return wrapper
-
-
 @dataclass
 class BatchReport:
     """What a batch command did: results per input and the inputs it skipped."""
@@ -104,9 +50,9 @@ class BatchReport:
 
     def echo_summary(self, what: str = "inputs") -> None:
         """Print ``N done, M skipped`` and one line per skipped input."""
-        click.echo(f"{len(self.done)} {what} done, {len(self.skipped)} skipped", err=True)
+        print(f"{len(self.done)} {what} done, {len(self.skipped)} skipped", file=sys.stderr)
         for name, problem in self.skipped:
-            click.echo(f"  skipped {name}: {problem}", err=True)
+            print(f"  skipped {name}: {problem}", file=sys.stderr)
 
     def conclude(self, what: str = "inputs") -> None:
         """:meth:`echo_summary`, then exit code 1 when inputs were skipped and none was done."""
@@ -126,7 +72,8 @@ def run_batch(
 
     Expected bad input (:class:`BrainmriError`) gives one line naming the item; with
     ``skip`` the batch goes on and the item is listed in the report, with ``fail`` the
-    error propagates (and :func:`handle_errors` turns it into exit code 1).
+    error propagates (and :func:`brainmri.core.cli.options.handle_errors` turns it into exit
+    code 1).
     """
     from tqdm.auto import tqdm
 
@@ -139,7 +86,7 @@ def run_batch(
         except BrainmriError as exc:
             if on_error == "fail":
                 raise
-            echo_error(str(exc))
+            print(f"error: {exc}", file=sys.stderr)
             report.skipped.append((name(item), exc.problem if hasattr(exc, "problem") else str(exc)))
     return report
 
@@ -150,7 +97,7 @@ def expand_scans(paths: Iterable[str | os.PathLike]) -> list[Path]:
     A folder holding no scan file is kept as it is, so the batch reports it (one error line,
     ``--on-error`` applies) instead of silently doing nothing.
     """
-    from ..io import is_scan_path
+    from .io import is_scan_path
 
     out: list[Path] = []
     for p in map(Path, paths):
@@ -159,3 +106,14 @@ def expand_scans(paths: Iterable[str | os.PathLike]) -> list[Path]:
         else:
             out.append(p)
     return out
+
+
+def shard_scans(paths: Iterable[str | os.PathLike], shard: tuple[int, int] | None) -> list[Path]:
+    """The scans of share ``shard`` among the arguments ``paths`` (folders expanded).
+
+    The prologue of every sharded batch command. An empty list means the share got no scans
+    (more shares than scans; said on stderr): the command has nothing to do.
+    """
+    scans = take_shard(expand_scans(paths), shard)
+    empty_share(scans, shard)
+    return scans
