@@ -23,7 +23,7 @@ def _cli(*args):
 @pytest.fixture(scope="module")
 def trained(tmp_path_factory):
     """A short CPU training (VT1, 6 mm/32^3) on 48 full-head phantoms."""
-    from brainmri.core.training.synthdata import write_phantom_table
+    from brainmri.core.synth.table import write_phantom_table
 
     tmp = tmp_path_factory.mktemp("classify")
     table = write_phantom_table(tmp / "data", n=48, seed=12, spacing=6.0, orientation=None)

@@ -22,7 +22,7 @@ def _cli(*args):
 
 @pytest.fixture(scope="module")
 def table(tmp_path_factory):
-    from brainmri.core.training.synthdata import write_phantom_table
+    from brainmri.core.synth.table import write_phantom_table
 
     return write_phantom_table(tmp_path_factory.mktemp("regress"), n=40, seed=1, spacing=6.0, orientation=None)
 

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import os
 from importlib.metadata import entry_points
+from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from .errors import BrainmriError
@@ -40,6 +41,8 @@ class Task:
         default_arch: ``--arch`` default.
         monitor: ``(metric, "min"|"max")`` picking the best checkpoint and early stopping.
         with_labels: Whether samples need label maps (segmentation).
+        demo: ``(arch, task options, batch size)`` of the tasks demo
+            (:func:`brainmri.core.training.demo.demo_tasks`); None: not in the demo.
     """
 
     name: str = ""
@@ -49,6 +52,7 @@ class Task:
     default_arch: str = "resnet3d"
     monitor: tuple[str, str] = ("val_loss", "min")
     with_labels: bool = False
+    demo: tuple[str, dict, int] | None = None
 
     # Data ---------------------------------------------------------------------------------
     def has_target(self, subject) -> bool:
@@ -147,6 +151,16 @@ class Task:
     def describe(self, record: dict, target: Any = None) -> dict:
         """Extra columns of a ``predict`` row when the true target is given (e.g. brain-age gap)."""
         return {}
+
+    def demo_report(self, out: Path, runs: dict[str, Path], rows: dict[str, list[dict]]) -> list[str]:
+        """The task's own section of the tasks demo's report.md (figures, notes), as Markdown lines.
+
+        Args:
+            out: The demo folder (figures go there; links are relative to it).
+            runs: Run folder per variant (``full head``, ``brain only``).
+            rows: The test split's rows of each run's predictions.csv, per variant.
+        """
+        return []
 
 
 #: Tasks registered in this process by :func:`register_task` (tests, notebooks).

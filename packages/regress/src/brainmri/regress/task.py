@@ -28,6 +28,7 @@ class AgeTask(Task):
     package = "brainmri-regress"
     default_arch = "sfcn"
     monitor = ("val_mae", "min")
+    demo = ("vt1", {"loss": "mse"}, 2)
 
     def prepare(self, options: dict, train_subjects: list) -> dict:
         loss = options.get("loss") or "l1"
@@ -97,6 +98,11 @@ class AgeTask(Task):
         correction = fit_bias([r["target"] for r in known],
                               [r.get("pred_age_uncorrected", r["pred_age"]) for r in known])
         return {"age_bias": correction}
+
+    def demo_report(self, out, runs, rows) -> list[str]:
+        from .demo import demo_report
+
+        return demo_report(out, runs, rows)
 
     def describe(self, record: dict, target=None) -> dict:
         if target is None:

@@ -148,7 +148,7 @@ class Segmenter:
 
     def predictor(self):
         """Window -> class probabilities (softmax), with the configured TTA."""
-        from brainmri.core.training.inference import autocast_context
+        from brainmri.core.devices import autocast_context
 
         channels_last = self.channels_last
         if channels_last:

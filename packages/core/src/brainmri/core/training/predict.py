@@ -99,11 +99,10 @@ def predict_scans(
 
     from ..batch import run_batch
     from ..datasets import MaskFinder
-    from ..devices import resolve_device
+    from ..devices import autocast_context, resolve_device
     from ..io import load_volume
     from ..pipeline import PipelineConfig
     from ..tasks import load_run
-    from .inference import autocast_context
 
     dev = resolve_device(device)
     calibration = None

@@ -19,11 +19,12 @@ from typing import Any
 import numpy as np
 import torch
 
+from ..devices import autocast_context
 from ..loading import make_loader
 from ..pipeline import Pipeline, PipelineConfig
 from .checkpoints import load_checkpoint, model_state, save_checkpoint
 from .distributed import DistInfo, barrier, init_distributed, reduce_sums
-from .inference import autocast_context, predict_records, records_loss
+from .inference import predict_records, records_loss
 from .logging import RunLogger
 from .rundir import RunDir
 

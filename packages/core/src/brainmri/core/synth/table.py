@@ -39,7 +39,7 @@ def write_phantom_table(
     """
     from ..atomic import write_text_atomic
     from ..io import save_volume
-    from ..synth.phantom import make_phantom
+    from .phantom import make_phantom
 
     folder = Path(folder)
     rng = np.random.default_rng(seed)
