@@ -149,6 +149,13 @@ def demo(session: nox.Session) -> None:
 
 
 @nox.session(python=PYTHON)
+def accuracy(session: nox.Session) -> None:
+    """Cross-validated accuracy on the real data in ../shared (`-- --quick`: one fold per task)."""
+    session.install(*CONSTRAINTS, CORE, *(f"./packages/{t}" for t in TASKS))
+    session.run("python", "benchmarks/accuracy/run.py", "--out", "accuracy-output", *session.posargs)
+
+
+@nox.session(python=PYTHON)
 def bench(session: nox.Session) -> None:
     """Benchmarks against the named peers (TorchIO, scipy, original HD-BET, MONAI); prints ratios."""
     session.install(*CONSTRAINTS, CORE, *(f"./packages/{t}" for t in TASKS), "torchio", "monai")

@@ -39,7 +39,7 @@ def trained(table, tmp_path_factory):
     return run
 
 
-TRAIN_ARGS = ["--epochs", "15", "--lr", "3e-3", "--batch-size", "2", "--dropout", "0"]
+TRAIN_ARGS = ["--epochs", "15", "--lr", "3e-3", "--batch-size", "2", "--dropout", "0", "--bias-correction"]
 
 
 def test_training_beats_the_mean_age_on_held_out_subjects(trained):
@@ -134,3 +134,32 @@ def test_predict_over_the_bad_input_corpus(trained, corpus, tmp_path):
     sweep(cmd, {"mask": mask, "good": cases["good"]}, corpus=root,
           extra=["-o", fail, "--mask-dir", masks, "--device", "cpu"], on_error="fail")
     assert not fail.exists() and not partial_files(tmp_path)
+
+
+def test_brain_only_run_takes_an_already_stripped_scan_without_a_mask(trained, tmp_path):
+    """A scan skull-stripped elsewhere (real chris_t1 x its HD-BET mask) needs no mask: the run
+    says it detected stripped input and predicts what it predicts for the full head with the mask."""
+    import nibabel as nib
+
+    scan = real_scan("chris_t1.nii.gz")
+    mask_file = require_shared("data", "real", "reference", "chris_t1_hdbet_fast_mask.nii.gz")
+    img = nib.load(str(scan))
+    mask = np.asarray(nib.load(str(mask_file)).dataobj) > 0
+    stripped = tmp_path / "stripped" / "chris_t1.nii.gz"
+    stripped.parent.mkdir()
+    nib.save(nib.Nifti1Image(np.asarray(img.dataobj) * mask, img.affine, img.header), str(stripped))
+    masks = tmp_path / "masks"
+    masks.mkdir()
+    nib.save(nib.Nifti1Image(mask.astype(np.uint8), img.affine), str(masks / "chris_t1_mask.nii.gz"))
+
+    detected = _cli("predict", str(trained), str(stripped), "-o", str(tmp_path / "a.csv"), "--device", "cpu")
+    assert detected.returncode == 0, detected.stderr
+    assert "already skull-stripped (detected)" in detected.stderr
+    row = next(csv.DictReader(open(tmp_path / "a.csv", newline="")))
+    assert row["brain_input"] == "already skull-stripped (detected)"
+    masked = _cli("predict", str(trained), str(scan), "--mask-dir", str(masks), "-o", str(tmp_path / "b.csv"),
+                  "--device", "cpu")
+    assert masked.returncode == 0, masked.stderr
+    ref = next(csv.DictReader(open(tmp_path / "b.csv", newline="")))
+    assert ref["brain_input"] == "mask"
+    assert float(row["pred_age"]) == pytest.approx(float(ref["pred_age"]), abs=0.5)

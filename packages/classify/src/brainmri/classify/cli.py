@@ -20,5 +20,5 @@ add_task_commands(
     "sex",
     task_options=[click.option("--threshold", type=float, default=0.5, show_default=True,
                                help="p(female) at or above which a scan is called female.")],
-    default_arch="resnet3d",
+    default_arch="vt1",
 )

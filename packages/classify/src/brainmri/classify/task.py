@@ -20,7 +20,7 @@ class SexTask(Task):
     name = "sex"
     target = "sex"
     package = "brainmri-classify"
-    default_arch = "resnet3d"
+    default_arch = "vt1"
     monitor = ("val_loss", "min")
     demo = ("vt1", {}, 4)
 

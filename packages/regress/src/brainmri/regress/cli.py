@@ -23,6 +23,9 @@ add_task_commands(
                      help="l1/mse on standardised age, or soft: SFCN's Gaussian soft labels over 1-year bins (KL)."),
         click.option("--soft-sigma", type=float, default=1.0, show_default=True,
                      help="Width (years) of the soft labels."),
+        click.option("--bias-correction/--no-bias-correction", default=False, show_default=True,
+                     help="Apply the linear age-bias correction fitted on the validation split (it needs "
+                          "many validation subjects to help; the fit is recorded either way)."),
     ],
-    default_arch="sfcn",
+    default_arch="vt1",
 )

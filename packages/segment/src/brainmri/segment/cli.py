@@ -31,15 +31,16 @@ _TTA = click.Choice(["none", "flip-x", "all"])
 
 _TRAIN_OPTIONS = [
     *train_options(
-        datasets=("adni", "msd"),
+        datasets=("adni", "msd", "ixi", "bids", "table"),
         architectures=("vt1-unet", "unet"),
         default_arch="vt1-unet",
-        exclude=("metadata", "mask_dir", "preset", "shape", "dropout", "monitor"),
+        exclude=("mask_dir", "preset", "shape", "dropout", "monitor"),
         help={
-            "dataset": "Layout of --root: adni (EADC-ADNI HarP) or msd (Task04 Hippocampus).",
-            "root": "Dataset folder.",
+            "dataset": "Layout of --root: adni (EADC-ADNI HarP), msd (Task04 Hippocampus), or ixi/bids/table "
+            "scans with label maps from --label-dir (or a table's label column).",
+            "metadata": "IXI.xls or another sheet.",
             "arch": "vt1-unet: the reference 3D U-Net (unpadded convolutions); unet: smp-3d U-Net.",
-            "spacing": "Grid voxel size in mm: X Y Z, or one value [1].",
+            "spacing": "Grid voxel size in mm: X Y Z, or one value [the data's median].",
             "batch_size": "Scans per step (x patches per scan).",
             "patience": "Early stopping on val Dice (0: off).",
             "augment": "All random augmentation.",
@@ -57,7 +58,20 @@ _TRAIN_OPTIONS = [
         default=None,
         help="vt1-unet normalisation (default batch).",
     ),
-    click.option("--base-filters", type=int, default=None, help="vt1-unet channels of the first level (default 32)."),
+    click.option(
+        "--label-dir",
+        type=click.Path(exists=True, file_okay=False),
+        help="Label maps named after the scans (<scan>_dlmuse, _aseg, _synthseg, _seg, _label .nii.gz): "
+        "FreeSurfer, SynthSeg or DLMUSE outputs.",
+    ),
+    click.option(
+        "--labels",
+        help="Label lookup for automatic label maps: a preset (dlmuse: 48=left,47=right; freesurfer, aseg, "
+        "synthseg: 17=left,53=right) or VALUE=NAME pairs. left/right are checked in world coordinates.",
+    ),
+    click.option(
+        "--base-filters", type=int, default=None, help="vt1-unet channels of the first level [16 CPU, 32 CUDA]."
+    ),
     click.option("--levels", type=int, default=None, help="vt1-unet resolution levels (default 3)."),
     click.option(
         "--encoder",
@@ -68,7 +82,8 @@ _TRAIN_OPTIONS = [
     shape_option(
         "--patch-size",
         "patch_size",
-        help="Network input patch in voxels: X Y Z, or one value [64]; rounded up to a valid size.",
+        help="Network input patch in voxels: X Y Z, or one value [planned: the median scan, at most 64 on CPU, "
+        "128 on CUDA]; rounded up to a valid size.",
     ),
     triple_option(
         "--inference-roi",
@@ -166,7 +181,10 @@ def train(**kw):
         dataset=kw["dataset"],
         root=kw["root"],
         arch=kw["arch"],
-        spacing=kw["spacing"] or 1.0,
+        spacing=kw["spacing"],
+        metadata=kw["metadata"],
+        label_dir=kw["label_dir"],
+        labels=kw["labels"],
         train_config=config,
         task_options=task_options,
         model_options=model_options,
@@ -245,7 +263,11 @@ def predict(
         table_name=table,
     )
     for row in report.done:
-        vols = "  ".join(f"{k}={v:.0f}" for k, v in row.items() if k.endswith("_mm3"))
+        vols = "  ".join(
+            f"{k[:-4]}={v:.0f} mm3" + (f" ({row[k[:-4] + '_side']} side)" if row.get(k[:-4] + "_side") else "")
+            for k, v in row.items()
+            if k.endswith("_mm3")
+        )
         click.echo(f"{row['output']}  {vols}")
     if report.done:
         click.echo(f"volumes: {out_dir}/{table}", err=True)

@@ -174,17 +174,16 @@ def evaluate_run(
     Returns:
         ``{split: summary}``.
     """
-    from brainmri.core.datasets import load_dataset
     from brainmri.core.io import load_volume
     from brainmri.core.splits import Split
     from brainmri.core.training.rundir import RunDir
 
     from .inference import Segmenter
+    from .subjects import labelled_subjects
 
     run = RunDir(run_dir).require()
     config = run.read_config()
-    data = config["data"]
-    index = load_dataset(data["dataset"], data["root"], split=None if data["dataset"] == "adni" else "train")
+    subjects_all = labelled_subjects(config["data"])
     split = Split.load(run.split_path)
     segmenter = Segmenter.from_run(run.path, device, checkpoint, **segmenter_options)
     classes = {int(k): v for k, v in config["task_config"]["classes"].items()}
@@ -192,7 +191,7 @@ def evaluate_run(
     from tqdm.auto import tqdm
 
     for part in splits:
-        subjects = [s for s in split.select(index.subjects, part) if s.label is not None or s.label_parts]
+        subjects = split.select(subjects_all, part)
         rows = []
         for s in tqdm(subjects, desc=f"evaluate {part}", disable=not progress, leave=False):
             labels = segmenter.segment(load_volume(s.image)).labels

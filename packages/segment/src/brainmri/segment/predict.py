@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import sys
 from collections.abc import Sequence
 from pathlib import Path
 
@@ -84,17 +85,57 @@ def predict_scans(
     out_dir.mkdir(parents=True, exist_ok=True)
     remove_stale_parts(out_dir, [table_name, *(target.name for target in seen)])  # a killed run's leftovers
 
+    notes: list[str] = []
+
     def one(path) -> dict:
         volume = load_volume(path)
         labels = segmenter.segment(volume).labels
         target = prediction_path(out_dir, path)
         save_volume(labels, target, like=volume)
-        return {"file": str(path), "output": str(target), **label_volumes(labels, volume.affine, classes)}
+        sides = label_sides(labels, volume, classes)
+        notes.extend(f"{Path(path).name}: {n}" for n in side_mismatches(sides, classes))
+        return {"file": str(path), "output": str(target), **label_volumes(labels, volume.affine, classes), **sides}
 
     report = run_batch(scans, one, on_error=on_error, desc="segment")
+    for note in notes:
+        print(f"warning: {note}", file=sys.stderr)
     if report.done:
         write_rows(out_dir / table_name, report.done)
     return report
 
 
-__all__ = ["OUTPUT_SUFFIX", "VOLUMES_CSV", "predict_scans"]
+def label_sides(labels, volume, classes: dict[int, str]) -> dict:
+    """Each class's world x centroid (mm, RAS) and the side of the head it lies on.
+
+    The side is read from world coordinates against the head's own midline (the centroid of
+    the scan's signal), never from array order: ``<class>_x_mm`` and ``<class>_side``
+    (``left``: patient's left, world x below the midline; empty for an empty class).
+    """
+    import numpy as np
+
+    from brainmri.core.geometry import mask_centroid_world
+    from brainmri.core.hdbet.qc import head_midline_x
+
+    data = np.asarray(labels.data)
+    midline = head_midline_x(volume.data, volume.affine)
+    out: dict = {"midline_x_mm": round(midline, 1)}
+    for value, name in classes.items():
+        mask = data == value
+        if not mask.any():
+            out[f"{name}_x_mm"], out[f"{name}_side"] = None, ""
+            continue
+        x = float(mask_centroid_world(mask, volume.affine)[0])
+        out[f"{name}_x_mm"] = round(x, 1)
+        out[f"{name}_side"] = "left" if x < midline else "right"
+    return out
+
+
+def side_mismatches(sides: dict, classes: dict[int, str]) -> list[str]:
+    """Classes named ``left``/``right`` found on the other side of the head (a weak model or a side error)."""
+    return [f"the label called {name!r} lies on the patient's {sides[f'{name}_side']} "
+            f"(world x {sides[f'{name}_x_mm']} mm, head midline {sides['midline_x_mm']} mm)"
+            for name in classes.values()
+            if name in ("left", "right") and sides.get(f"{name}_side") not in ("", None, name)]
+
+
+__all__ = ["OUTPUT_SUFFIX", "VOLUMES_CSV", "label_sides", "predict_scans", "side_mismatches"]

@@ -16,12 +16,14 @@ from typing import Any
 import numpy as np
 import torch
 
+from brainmri.core.datasets.lookup import LabelLookup
 from brainmri.core.devices import resolve_device
 from brainmri.core.errors import BrainmriError, DatasetError
 from brainmri.core.training.distributed import launched_by_torchrun
 from brainmri.core.training.rundir import RunDir
 from brainmri.core.training.trainer import TrainConfig, Trainer
 
+from .subjects import labelled_subjects
 from .task import TASK
 
 #: Augmentation used for segmentation unless overridden (a left-right flip swaps labels 1 and 2).
@@ -113,24 +115,32 @@ class SegmentTrainer(Trainer):
         return row
 
 
-def _labelled_subjects(dataset: str, root) -> list:
-    from brainmri.core.datasets import load_dataset
-
-    if dataset not in ("adni", "msd"):
-        raise DatasetError(root, f"segmentation trains on adni (HarP) or msd, not {dataset!r}")
-    index = load_dataset(dataset, root, split=None if dataset == "adni" else "train")
-    subjects = [s for s in index.subjects if TASK.has_target(s)]
-    if not subjects:
-        raise DatasetError(root, "no subject with reference labels")
-    return subjects
+def _abs(path) -> str | None:
+    return None if path is None else os.path.abspath(path)
 
 
-def _pipeline_config(spacing, patch_size, dataset: str, augment: dict | None):
+def _plan(train_subjects, device, spacing, options: dict, model_options: dict, arch: str, progress: bool) -> dict:
+    """Patch, voxel size and width from the training scans' fingerprint and the device (printed)."""
+    import sys
+
+    from brainmri.core.training.distributed import is_main_process
+    from brainmri.core.training.planning import fingerprint, plan_patch
+
+    fp = fingerprint([s.image for s in train_subjects])
+    width = model_options.get("base_filters") if arch == "vt1-unet" else 0
+    plan = plan_patch(fp, device, spacing=spacing, patch=options.get("patch_size"), base_filters=width)
+    if arch == "vt1-unet":
+        model_options["base_filters"] = plan["base_filters"]
+    if progress and is_main_process():
+        for reason in plan["reasons"]:
+            print(f"plan: {reason}", file=sys.stderr)
+    return {**plan, "fingerprint": fp.to_dict()}
+
+
+def _pipeline_config(spacing, patch_size, lr_pairs, augment: dict | None):
     from brainmri.core.pipeline import AugmentConfig, PipelineConfig
 
-    from .labels import dataset_labels
-
-    pairs = dataset_labels(dataset)[1]
+    pairs = tuple(tuple(p) for p in lr_pairs)  # MSD's anterior/posterior: none, a flip keeps them
     aug = AugmentConfig(**{**DEFAULT_AUGMENT, **(augment or {}), "lr_label_pairs": pairs})
     return PipelineConfig(spacing=spacing, shape=patch_size, augment=aug)
 
@@ -141,7 +151,10 @@ def train_segmentation(
     dataset: str | None = None,
     root: str | os.PathLike | None = None,
     arch: str = "vt1-unet",
-    spacing=1.0,
+    spacing=None,
+    metadata: str | os.PathLike | None = None,
+    label_dir: str | os.PathLike | None = None,
+    labels: str | None = None,
     train_config: TrainConfig | None = None,
     task_options: dict[str, Any] | None = None,
     model_options: dict[str, Any] | None = None,
@@ -159,10 +172,18 @@ def train_segmentation(
 
     Args:
         out: Run folder; must not hold a run unless ``resume``.
-        dataset: ``adni`` (EADC-ADNI HarP layout) or ``msd`` (Task04).
-        root: Dataset folder.
+        dataset: ``adni`` (EADC-ADNI HarP layout), ``msd`` (Task04), or any layout with
+            ``label_dir`` (``ixi``, ``bids``, ``table``).
+        root: Dataset folder (or the table file).
         arch: ``vt1-unet`` or ``unet``.
-        spacing: Grid voxel size in mm (scalar or 3 values).
+        spacing: Grid voxel size in mm (scalar or 3 values); default: the data's median.
+        metadata: The layout's metadata file (IXI.xls...), when not in ``root``.
+        label_dir: Folder of label maps named after the scans (``<scan>_dlmuse.nii.gz``,
+            ``<scan>_aseg.nii.gz``...), e.g. FreeSurfer, SynthSeg or DLMUSE outputs.
+        labels: A label lookup (``dlmuse``, ``freesurfer``, or ``48=left,47=right``) turning
+            those maps into the classes; ``left``/``right`` are checked in world coordinates.
+            Patch size and U-Net width default to a plan from the data and the device
+            (config.json ``plan``).
         train_config: Engine hyper-parameters (an epoch is one pass over the training scans,
             ``patches_per_scan`` patches from each).
         task_options: See :class:`~brainmri.segment.task.HippocampusTask` (``patch_size``,
@@ -191,16 +212,29 @@ def train_segmentation(
         if arch not in TASK.architectures:
             raise BrainmriError(f"unknown architecture {arch!r}; use one of {', '.join(TASK.architectures)}")
         train_config = config_in or TrainConfig(monitor="val_dice", monitor_mode="max")
-        subjects = _labelled_subjects(dataset, root)
+        data = {"dataset": dataset, "root": os.path.abspath(root), "metadata": _abs(metadata),
+                "label_dir": _abs(label_dir), "label_lookup": None,
+                "split_file": _abs(split_file), "cache_dir": _abs(cache_dir)}
+        options = {**(task_options or {}), "dataset": dataset}
+        if labels:
+            try:
+                lookup = LabelLookup.parse(labels)
+            except ValueError as exc:
+                raise BrainmriError(str(exc)) from None
+            data["label_lookup"] = lookup.spec
+            options.update(classes={str(k): v for k, v in lookup.classes.items()}, lr_pairs=lookup.lr_pairs)
+        subjects = labelled_subjects(data)
         split = Split.load(split_file) if split_file else default_split(subjects, val, test, train_config.seed)
         if not split.select(subjects, "train"):
             raise DatasetError(root, "the split leaves no training subject")
+        model_options_ = dict(model_options or {})
+        plan = _plan(split.select(subjects, "train"), device, spacing, options, model_options_, arch, progress)
+        options["patch_size"] = plan["patch_size"]
         try:
-            task_config = TASK.prepare({**(task_options or {}), "dataset": dataset}, split.select(subjects, "train"))
+            task_config = TASK.prepare(options, split.select(subjects, "train"))
         except ValueError as exc:
             raise BrainmriError(str(exc)) from None
-        model_config = {"arch": arch, "out_features": TASK.out_features(task_config),
-                        "options": dict(model_options or {})}
+        model_config = {"arch": arch, "out_features": TASK.out_features(task_config), "options": model_options_}
         try:
             net = TASK.build_model(model_config)
         except (ValueError, TypeError) as exc:
@@ -208,11 +242,9 @@ def train_segmentation(
         for key in ("patch_size", "inference_roi"):
             if task_config.get(key) is not None:
                 task_config[key] = [int(net.valid_size(s)) for s in task_config[key]]
-        pipeline = _pipeline_config(spacing, task_config["patch_size"], dataset, augment)
-        data = {"dataset": dataset, "root": os.path.abspath(root),
-                "split_file": None if split_file is None else os.path.abspath(split_file),
-                "cache_dir": None if cache_dir is None else os.path.abspath(cache_dir)}
+        pipeline = _pipeline_config(plan["spacing"], task_config["patch_size"], task_config["lr_pairs"], augment)
         config = run_config(TASK, arch, model_config, pipeline, "segment", train_config, task_config, data)
+        config["plan"] = plan
         return config, split, subjects
 
     def evaluate_after_training(path, dev):
@@ -225,7 +257,7 @@ def train_segmentation(
         TASK,
         out,
         new_run,
-        lambda data: _labelled_subjects(data["dataset"], data["root"]),
+        labelled_subjects,
         resume=resume,
         device=device,
         progress=progress,

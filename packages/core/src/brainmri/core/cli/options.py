@@ -195,14 +195,24 @@ def _train_option_table(datasets: Iterable[str], architectures: Iterable[str], d
         ),
         "spacing": (
             ("--spacing",),
-            {"cls": TripleOption, "type": float, "help": "Voxel size in mm: X Y Z, or one value (isotropic)."},
+            {
+                "cls": TripleOption,
+                "type": float,
+                "help": "Voxel size in mm: X Y Z, or one value (isotropic) [planned from the data and the device: "
+                "the finest whose grid covers the heads within the device's budget, e.g. 4 mm on CPU, 2 mm on CUDA].",
+            },
         ),
         "shape": (
             ("--shape",),
-            {"cls": TripleOption, "type": int, "help": "Grid shape in voxels: X Y Z, or one value for all axes."},
+            {
+                "cls": TripleOption,
+                "type": int,
+                "help": "Grid shape in voxels: X Y Z, or one value for all axes [planned: the median field of view "
+                "at that voxel size].",
+            },
         ),
         "epochs": (("--epochs",), {"type": int, "default": 20, "show_default": True}),
-        "batch_size": (("--batch-size",), {"type": int, "default": 4, "show_default": True, "help": "Per process."}),
+        "batch_size": (("--batch-size",), {"type": int, "default": 8, "show_default": True, "help": "Per process."}),
         "lr": (("--lr",), {"type": float, "default": 1e-3, "show_default": True}),
         "weight_decay": (("--weight-decay",), {"type": float, "default": 1e-4, "show_default": True}),
         "scheduler": (

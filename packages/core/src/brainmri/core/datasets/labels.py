@@ -102,7 +102,10 @@ def load_labels(subject: Subject) -> Volume:
     """The subject's label map on its scan's grid, as integers.
 
     HarP (``label_parts = (left, right)``): both files binarised ("above the minimum") and
-    merged into 0 background / 1 left / 2 right. Other layouts (``label``): the file's own
+    merged into 0 background / 1 left / 2 right. A subject with ``extra["label_lookup"]`` (a
+    :class:`~brainmri.core.datasets.lookup.LabelLookup` spec such as ``48=left,47=right``):
+    its label file mapped through the lookup, sides checked in world coordinates. Other
+    layouts (``label``): the file's own
     integer labels (MSD Task04: 1 anterior, 2 posterior), checked against the dataset's
     declared labels when ``extra["label_names"]`` is known.
 
@@ -143,6 +146,11 @@ def load_labels(subject: Subject) -> Volume:
         raise DatasetError(subject.image, f"subject {subject.subject_id} has no label file")
     label = load_volume(subject.label, check_values=False)
     _check_against_image(label, subject)
+    lookup = subject.extra.get("label_lookup")
+    if lookup:  # an automatic segmentation (aseg, DLMUSE...) read through a lookup
+        from .lookup import LabelLookup
+
+        return LabelLookup.parse(lookup).apply(Volume(label.data, label.affine, str(subject.label), label.header))
     names = subject.extra.get("label_names") or None
     allowed = set(names) | {0} if names else None
     return Volume(integer_labels(label, allowed), label.affine.copy(), str(subject.label), label.header)

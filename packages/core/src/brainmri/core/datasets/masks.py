@@ -11,6 +11,10 @@ from ..io import is_scan_path, scan_stem
 #: Mask names tried for an image ``<stem>.nii.gz``, in order (each also as ``.nii``).
 MASK_PATTERNS = ("{stem}_mask", "{stem}_brain_mask", "{stem}")
 
+#: Label-map names tried for an image in a label folder (FreeSurfer, SynthSeg, DLMUSE outputs...).
+LABEL_PATTERNS = ("{stem}_label", "{stem}_labels", "{stem}_seg", "{stem}_dlmuse", "{stem}_aseg",
+                  "{stem}_synthseg", "{stem}")
+
 
 class MaskFinder:
     """Looks up ``<stem>_mask.nii.gz`` (the name ``skullstrip`` writes), ``<stem>_brain_mask``
@@ -18,12 +22,17 @@ class MaskFinder:
 
     Args:
         mask_dir: The mask folder, or None (then :meth:`find` always returns None).
+        patterns: File names tried, in order (default :data:`MASK_PATTERNS`;
+            :data:`LABEL_PATTERNS` finds label maps).
+        what: What the files are, for messages (``brain mask``, ``label map``).
     """
 
-    def __init__(self, mask_dir: str | os.PathLike | None):
+    def __init__(self, mask_dir: str | os.PathLike | None, patterns=MASK_PATTERNS, what: str = "brain mask"):
         self.mask_dir = None if mask_dir is None else Path(mask_dir)
+        self.patterns = tuple(patterns)
+        self.what = what
         if self.mask_dir is not None and not self.mask_dir.is_dir():
-            raise DatasetError(self.mask_dir, "mask folder not found")
+            raise DatasetError(self.mask_dir, f"{what} folder not found")
         self._below: dict[str, list[Path]] | None = None
 
     def _index(self) -> dict[str, list[Path]]:
@@ -36,7 +45,7 @@ class MaskFinder:
 
     def _names(self, image: Path) -> list[str]:
         stem = scan_stem(image)
-        return [pattern.format(stem=stem) + ext for pattern in MASK_PATTERNS for ext in (".nii.gz", ".nii")]
+        return [pattern.format(stem=stem) + ext for pattern in self.patterns for ext in (".nii.gz", ".nii")]
 
     def find(self, image: str | os.PathLike) -> Path | None:
         """The mask file of ``image``, or None when there is none (or several candidates)."""
@@ -61,5 +70,6 @@ class MaskFinder:
         image = Path(image)
         for name in self._names(image):
             if len([p for p in self._index().get(name, []) if p.resolve() != image.resolve()]) > 1:
-                return f"several masks named {name} under {self.mask_dir}"
-        return f"no brain mask ({scan_stem(image)}_mask.nii.gz) in {self.mask_dir}"
+                return f"several files named {name} under {self.mask_dir}"
+        first = self.patterns[0].format(stem=scan_stem(image))
+        return f"no {self.what} ({first}.nii.gz) in {self.mask_dir}"

@@ -128,10 +128,14 @@ def head_midline_x(image: np.ndarray, affine: np.ndarray) -> float:
 
 def signal_cm3(image: np.ndarray, affine: np.ndarray) -> float:
     """Volume (cm3) of the voxels holding signal (above 1% of the background-to-99th-percentile range)."""
+    return float(np.count_nonzero(signal_mask(image))) * _voxel_cm3(affine)
+
+
+def signal_mask(image: np.ndarray) -> np.ndarray:
+    """Voxels holding signal (as :func:`signal_cm3` counts them): the brain of a skull-stripped scan."""
     data = np.asarray(image, dtype=np.float32)
     background = float(data.min())
-    level = background + 0.01 * (float(np.percentile(data, 99)) - background)
-    return float(np.count_nonzero(data > level)) * _voxel_cm3(affine)
+    return data > background + 0.01 * (float(np.percentile(data, 99)) - background)
 
 
 def looks_skull_stripped(image: np.ndarray, mask: np.ndarray, affine: np.ndarray, valid=None) -> bool:

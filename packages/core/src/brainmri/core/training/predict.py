@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import sys
 from collections.abc import Sequence
 from pathlib import Path
 
@@ -10,21 +11,29 @@ from ..errors import BrainmriError, ScanError
 
 
 def _mask_for(volume, path: Path, finder, skull_strip: bool, device):
+    """``(mask, how)`` for a brain-only model: the mask folder's, HD-BET's, or the scan's own
+    signal when the scan is already skull-stripped (e.g. from another site's pipeline)."""
     from ..io import load_volume
 
     if finder is not None:
         mask_path = finder.find(path)
         if mask_path is None:
             raise ScanError(path, finder.missing_reason(path))
-        return load_volume(mask_path, check_values=False)
+        return load_volume(mask_path, check_values=False), "mask"
     if skull_strip:
         try:
             from ..hdbet import skullstrip_volume
         except ImportError as exc:
             raise BrainmriError(f"--skull-strip needs HD-BET: pip install 'brainmri-core[hdbet]' ({exc})") from None
         result = skullstrip_volume(volume, device=str(device))
-        return getattr(result, "mask", result)
-    raise ScanError(path, "this model takes brain-extracted input: give --mask-dir DIR or --skull-strip")
+        return getattr(result, "mask", result), "hd-bet"
+    from ..hdbet.qc import STRIPPED_MAX_SIGNAL_CM3, signal_cm3, signal_mask
+
+    cm3 = signal_cm3(volume.data, volume.affine)
+    if cm3 < STRIPPED_MAX_SIGNAL_CM3:
+        return volume.with_data(signal_mask(volume.data)), "already skull-stripped (detected)"
+    raise ScanError(path, f"this model takes brain-extracted input and the scan has skull ({cm3:.0f} cm3 of "
+                          "signal): give --mask-dir DIR or --skull-strip")
 
 
 def load_reference_checkpoint(task, checkpoint, arch: str = "vt1"):
@@ -125,14 +134,22 @@ def predict_scans(
 
     def one(path: Path) -> dict:
         volume = load_volume(path)
-        mask = _mask_for(volume, path, finder, skull_strip, dev) if pipeline_config.needs_mask else None
+        mask, how = _mask_for(volume, path, finder, skull_strip, dev) if pipeline_config.needs_mask else (None, "")
+        if how.startswith("already"):
+            notes.append(f"{path.name}: input is already skull-stripped (detected); used as it is")
         grid = predictor.prepare(volume, mask)
         with torch.inference_mode(), autocast_context(dev):
             out = model(grid.image.float()).float().cpu()
         decoded = task.decode(out, task_config, calibration)
         row = {"file": str(path)}
+        if pipeline_config.needs_mask:
+            row["brain_input"] = how
         row.update({k: (v[0].item() if hasattr(v[0], "item") else v[0]) for k, v in decoded.items()})
         row.update(task.describe(row, truth.get(path)))
         return row
 
-    return run_batch(scans, one, on_error=on_error, desc="predict")
+    notes: list[str] = []
+    report = run_batch(scans, one, on_error=on_error, desc="predict")
+    for note in notes:
+        print(note, file=sys.stderr)
+    return report

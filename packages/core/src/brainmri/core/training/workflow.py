@@ -131,13 +131,17 @@ def train(
         if arch not in task.architectures:
             raise BrainmriError(f"unknown architecture {arch!r} for task {task.name}; use one of "
                                 f"{', '.join(task.architectures)}")
-        overrides = {k: v for k, v in (("spacing", spacing), ("shape", shape)) if v is not None}
-        if mask_dir is not None:
-            overrides["apply_mask"] = True
-        pipeline = PipelineConfig.preset(preset, **overrides)
         data = {"dataset": dataset, "root": _abs(root), "metadata": _abs(metadata), "mask_dir": _abs(mask_dir),
                 "split_file": _abs(split_file), "cache_dir": _abs(cache_dir)}
         subjects = _subjects(task, data)
+        overrides = {k: v for k, v in (("spacing", spacing), ("shape", shape)) if v is not None}
+        plan = None
+        if preset == "default" and len(overrides) < 2:  # a preset such as vt1 keeps its own grid
+            plan = _plan_grid(subjects, device, spacing, shape, progress)
+            overrides.update(spacing=plan["spacing"], shape=plan["shape"])
+        if mask_dir is not None:
+            overrides["apply_mask"] = True
+        pipeline = PipelineConfig.preset(preset, **overrides)
         split = Split.load(split_file) if split_file else default_split(subjects, val, test, train_config.seed)
         train_subjects = split.select(subjects, "train")
         if not train_subjects:
@@ -149,6 +153,8 @@ def train(
         model_config = {"arch": arch, "out_features": task.out_features(task_config),
                         "options": {**task.model_options(arch, task_config), **(model_options or {})}}
         config = run_config(task, arch, model_config, pipeline, preset, train_config, task_config, data)
+        if plan is not None:
+            config["plan"] = plan
         return config, split, subjects
 
     def evaluate_run(path, dev):
@@ -156,6 +162,21 @@ def train(
 
     return run_training(task, out, new_run, lambda data: _subjects(task, data), resume=resume, device=device,
                         progress=progress, evaluate_run=evaluate_run if evaluate_after else None)
+
+
+def _plan_grid(subjects, device, spacing, shape, progress: bool) -> dict:
+    """The grid planned from the dataset's fingerprint and the device, printed with its reasons."""
+    import sys
+
+    from .distributed import is_main_process
+    from .planning import fingerprint, plan_grid
+
+    fp = fingerprint([s.image for s in subjects])
+    plan = plan_grid(fp, device, spacing=spacing, shape=shape)
+    if progress and is_main_process():
+        for reason in plan["reasons"]:
+            print(f"plan: {reason}", file=sys.stderr)
+    return {**plan, "fingerprint": fp.to_dict()}
 
 
 def run_config(task, arch: str, model_config: dict, pipeline, preset: str, train_config: TrainConfig,

@@ -1,0 +1,80 @@
+"""What the accuracy benchmark trains: tasks, the recipes chosen by cross-validation, the anchors.
+
+``cpu`` is what a 2-core machine finishes (the 5-fold run in about 3 h, ``--quick`` in about
+30 min): grids and patches from the planner's CPU budget. ``full`` is the reference project's
+2 mm / 128^3 grid and larger patches, for a CUDA machine.
+"""
+
+from __future__ import annotations
+
+
+def _msd(data):
+    return {"dataset": "msd", "root": str(data / "Task04_Hippocampus")}
+
+
+def _dlmuse(data):
+    root = data / "ixi-hh"
+    return {"dataset": "ixi", "root": str(root), "metadata": str(root / "IXI.xls"),
+            "label_dir": str(root / "labels"), "label_lookup": "48=left,47=right"}
+
+
+#: Benchmark tasks: which task package and data each uses.
+TASKS = {
+    "sex-full": {"kind": "classify", "task": "sex"},
+    "sex-brain": {"kind": "classify", "task": "sex", "brain": True},
+    "age-full": {"kind": "regress", "task": "age"},
+    "age-brain": {"kind": "regress", "task": "age", "brain": True},
+    "msd": {"kind": "segment", "data": _msd, "classes": ("anterior", "posterior")},
+    "dlmuse": {"kind": "segment", "data": _dlmuse, "classes": ("left", "right")},
+}
+
+_SEX = {"arch": "vt1", "train": {"epochs": 20, "batch_size": 8, "lr": 1e-3, "patience": 0}}
+_AGE = {"arch": "vt1", "task_options": {"loss": "l1"},
+        "train": {"epochs": 20, "batch_size": 8, "lr": 1e-3, "patience": 0}}
+_SEG = {"arch": "vt1-unet", "train": {"epochs": 8, "batch_size": 4, "lr": 2e-3, "patience": 0}}
+
+#: Recipes per configuration (``spacing``/``shape``/patch left out: the planner decides).
+RECIPES = {
+    "cpu": {
+        "sex-full": _SEX, "sex-brain": _SEX, "age-full": _AGE, "age-brain": _AGE,
+        "msd": {**_SEG, "task_options": {"patches_per_scan": 1}},
+        "dlmuse": {**_SEG, "task_options": {"patch_size": [48, 48, 48], "patches_per_scan": 1}},
+    },
+    "full": {
+        "sex-full": {**_SEX, "spacing": (2.0,) * 3, "shape": (128,) * 3, "train": {**_SEX["train"], "epochs": 40}},
+        "sex-brain": {**_SEX, "spacing": (2.0,) * 3, "shape": (128,) * 3, "train": {**_SEX["train"], "epochs": 40}},
+        "age-full": {**_AGE, "spacing": (2.0,) * 3, "shape": (128,) * 3, "train": {**_AGE["train"], "epochs": 40}},
+        "age-brain": {**_AGE, "spacing": (2.0,) * 3, "shape": (128,) * 3, "train": {**_AGE["train"], "epochs": 40}},
+        "msd": {**_SEG, "model_options": {"base_filters": 32}, "train": {**_SEG["train"], "epochs": 50}},
+        "dlmuse": {**_SEG, "model_options": {"base_filters": 32}, "task_options": {"patch_size": [64, 64, 64]},
+                   "train": {**_SEG["train"], "epochs": 50}},
+    },
+}
+
+#: The reference project, the literature and this project's targets, per task.
+ANCHORS = {
+    "sex-full": {"title": "sex, full head", "metrics": [("balanced_accuracy", "balanced accuracy"),
+                                                        ("roc_auc", "ROC-AUC")],
+                 "reference": "~100% (all IXI, ~560)", "literature": "SFCN 99.5% (UK Biobank)",
+                 "target": {"balanced_accuracy": ">= 0.95"}},
+    "sex-brain": {"title": "sex, brain only", "metrics": [("balanced_accuracy", "balanced accuracy"),
+                                                          ("roc_auc", "ROC-AUC")],
+                  "reference": "~80%", "literature": "86% within cohort (Ebel 2023)",
+                  "target": {"balanced_accuracy": ">= 0.85"}},
+    "age-full": {"title": "age, full head", "metrics": [("mae", "MAE (y)"), ("pearson_r", "Pearson r")],
+                 "reference": "7.79 y", "literature": "brainageR 3.9 y", "target": {"mae": "<= 6.0"}},
+    "age-brain": {"title": "age, brain only", "metrics": [("mae", "MAE (y)"), ("pearson_r", "Pearson r")],
+                  "reference": "slightly worse than full head", "literature": "", "target": {"mae": "<= 6.5"}},
+    "msd": {"title": "hippocampus, MSD Task04", "metrics": [("dice_anterior", "Dice anterior"),
+                                                            ("dice_posterior", "Dice posterior"),
+                                                            ("hd95_anterior", "HD95 anterior (mm)"),
+                                                            ("hd95_posterior", "HD95 posterior (mm)")],
+            "reference": "(HarP 0.77)", "literature": "nnU-Net 0.90 / 0.89",
+            "target": {"dice_anterior": ">= 0.90", "dice_posterior": ">= 0.89", "hd95_anterior": "<= 1.5",
+                       "hd95_posterior": "<= 1.5"}},
+    "dlmuse": {"title": "hippocampus vs DLMUSE (agreement)", "metrics": [("dice_left", "Dice left"),
+                                                                         ("dice_right", "Dice right"),
+                                                                         ("hd95_left", "HD95 left (mm)"),
+                                                                         ("hd95_right", "HD95 right (mm)")],
+               "reference": "", "literature": "", "target": {"dice_left": ">= 0.85", "dice_right": ">= 0.85"}},
+}

@@ -1,0 +1,169 @@
+"""Training defaults derived from the dataset and the device, as nnU-Net plans from a fingerprint.
+
+A :class:`Fingerprint` is read from the scans' headers only (no voxel is decoded): median
+voxel size, median shape and median field of view in world (RAS) axes. :func:`plan_grid`
+picks the whole-head grid of classification and regression, :func:`plan_patch` the patch of
+segmentation. Each returns the chosen values and the reasons, which ``train`` prints and
+stores in config.json (``plan``). Values the user gives are kept and named as such.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Sequence
+from dataclasses import asdict, dataclass
+
+import numpy as np
+
+#: Voxels of one whole-head input a device handles at a useful speed: on 2 CPU cores a
+#: 64x64x48 grid trains the four-block CNN at ~10 s per 100 scans; a GPU takes the
+#: reference project's 2 mm / 128^3.
+GRID_BUDGET = {"cpu": 64 * 64 * 48, "cuda": 128**3}
+
+#: Voxel sizes (mm) tried for whole-head grids, finest first.
+GRID_SPACINGS = (1.0, 1.5, 2.0, 3.0, 4.0, 5.0, 6.0)
+
+#: Largest segmentation patch (voxels) per device, and the U-Net width that goes with it.
+PATCH_LIMIT = {"cpu": 64, "cuda": 128}
+BASE_FILTERS = {"cpu": 16, "cuda": 32}
+
+#: Scans whose headers are read for the fingerprint (a sample of large datasets is enough).
+FINGERPRINT_SCANS = 64
+
+
+@dataclass(frozen=True)
+class Fingerprint:
+    """What the plan needs to know about a dataset.
+
+    Args:
+        n: Scans read.
+        spacing: Median voxel size (mm) per world axis (R, A, S).
+        shape: Median shape (voxels) per world axis.
+        extent_mm: Median field of view (mm) per world axis.
+    """
+
+    n: int
+    spacing: tuple[float, float, float]
+    shape: tuple[int, int, int]
+    extent_mm: tuple[float, float, float]
+
+    def to_dict(self) -> dict:
+        return asdict(self)
+
+
+def fingerprint(images: Sequence, max_scans: int = FINGERPRINT_SCANS) -> Fingerprint:
+    """Median voxel size, shape and field of view of ``images`` (paths), from headers only.
+
+    Axes are world axes (the scan's voxel axes matched to R, A, S by the affine), so a PSR
+    and an RAS dataset of the same heads give the same fingerprint.
+
+    Raises:
+        ValueError: No image given.
+    """
+    import nibabel as nib
+
+    if not images:
+        raise ValueError("no image to fingerprint")
+    step = max(1, math.ceil(len(images) / max_scans))
+    spacings, shapes = [], []
+    for path in list(images)[::step]:
+        img = nib.load(str(path))
+        rot = np.asarray(img.affine, dtype=np.float64)[:3, :3]
+        size = np.linalg.norm(rot, axis=0)  # mm per voxel axis
+        world_axis = np.argmax(np.abs(rot / size), axis=0)  # which world axis each voxel axis follows
+        order = np.argsort(world_axis)
+        spacings.append(size[order])
+        shapes.append(np.asarray(img.shape[:3], dtype=np.float64)[order])
+    spacing = np.median(spacings, axis=0)
+    shape = np.median(shapes, axis=0)
+    extent = np.median(np.asarray(spacings) * np.asarray(shapes), axis=0)
+    return Fingerprint(len(spacings), tuple(round(float(v), 3) for v in spacing),
+                       tuple(int(round(v)) for v in shape), tuple(round(float(v), 1) for v in extent))
+
+
+def _device_kind(device) -> str:
+    from ..devices import resolve_device
+
+    return "cuda" if resolve_device(device).type == "cuda" else "cpu"
+
+
+def _round_up(value: float, multiple: int) -> int:
+    return int(multiple * math.ceil(value / multiple - 1e-9))
+
+
+def plan_grid(fp: Fingerprint, device="auto", *, spacing=None, shape=None, multiple: int = 16) -> dict:
+    """The whole-head grid of classification/regression: the finest voxel size whose grid covers
+    the median field of view within the device's voxel budget.
+
+    Args:
+        fp: The dataset's fingerprint.
+        device: Where training runs (``auto``, ``cpu``, ``cuda``...).
+        spacing, shape: The user's values (kept; the other one is derived from them).
+        multiple: Grid sizes are rounded up to this (four 2x poolings need 16).
+
+    Returns:
+        ``{"spacing": (3,), "shape": (3,), "reasons": [str, ...]}``.
+    """
+    kind = _device_kind(device)
+    budget = GRID_BUDGET[kind]
+    extent = np.asarray(fp.extent_mm)
+    fov = "x".join(f"{v:.0f}" for v in extent)
+    reasons = []
+    if spacing is not None:
+        spacing = tuple(float(s) for s in spacing)
+        reasons.append(f"voxel size {_fmt(spacing)} mm given")
+    else:
+        finest = float(min(fp.spacing))
+        for s in GRID_SPACINGS:
+            if s + 1e-6 < finest:
+                continue
+            size = [_round_up(e / s, multiple) for e in extent]
+            if math.prod(size) <= budget:
+                break
+        spacing = (s, s, s)
+        reasons.append(f"voxel size {s:g} mm: the finest at or above the data's {finest:g} mm whose grid covers "
+                       f"the median field of view ({fov} mm) within the {kind.upper()} budget of {budget:,} voxels")
+    if shape is not None:
+        shape = tuple(int(v) for v in shape)
+        reasons.append(f"grid {_fmt(shape)} given")
+    else:
+        shape = tuple(_round_up(e / sp, multiple) for e, sp in zip(extent, spacing))
+        reasons.append(f"grid {_fmt(shape)}: the median field of view at that voxel size, rounded up to "
+                       f"a multiple of {multiple}")
+    return {"spacing": spacing, "shape": shape, "reasons": reasons}
+
+
+def plan_patch(fp: Fingerprint, device="auto", *, spacing=None, patch=None, base_filters=None) -> dict:
+    """The segmentation patch: the median scan at the training voxel size (a crop such as
+    MSD's is then seen whole), capped by the device, and the U-Net width for that device.
+
+    Returns:
+        ``{"spacing": (3,), "patch_size": [3], "base_filters": int, "reasons": [str, ...]}``.
+        Patch sizes are before the network's rounding to a valid size.
+    """
+    kind = _device_kind(device)
+    reasons = []
+    if spacing is None:
+        spacing = tuple(float(v) for v in fp.spacing)
+        reasons.append(f"voxel size {_fmt(spacing)} mm: the data's median")
+    else:
+        spacing = tuple(float(s) for s in (spacing if isinstance(spacing, (list, tuple)) else (spacing,) * 3))
+        reasons.append(f"voxel size {_fmt(spacing)} mm given")
+    if patch is not None:
+        patch = [int(v) for v in patch]
+        reasons.append(f"patch {_fmt(patch)} given")
+    else:
+        limit = PATCH_LIMIT[kind]
+        whole = [e / s for e, s in zip(fp.extent_mm, spacing)]
+        patch = [min(limit, _round_up(v, 8)) for v in whole]
+        capped = any(_round_up(v, 8) > limit for v in whole)
+        reasons.append(f"patch {_fmt(patch)}: the median scan ({_fmt(fp.shape)} voxels) at that voxel size"
+                       + (f", capped at {limit} on {kind.upper()}" if capped else ", seen whole"))
+    if base_filters is None:
+        base_filters = BASE_FILTERS[kind]
+        reasons.append(f"U-Net width {base_filters} for {kind.upper()}")
+    return {"spacing": spacing, "patch_size": patch, "base_filters": int(base_filters), "reasons": reasons}
+
+
+def _fmt(values) -> str:
+    return "x".join(f"{v:g}" for v in values)

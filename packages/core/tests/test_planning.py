@@ -1,0 +1,77 @@
+"""Training defaults planned from the dataset's fingerprint and the device."""
+
+from __future__ import annotations
+
+import math
+
+import nibabel as nib
+import numpy as np
+
+from brainmri.core.testing import require_shared
+from brainmri.core.training.planning import (
+    GRID_BUDGET,
+    GRID_SPACINGS,
+    PATCH_LIMIT,
+    Fingerprint,
+    fingerprint,
+    plan_grid,
+    plan_patch,
+)
+
+
+def test_fingerprint_is_in_world_axes_whatever_the_storage_order(tmp_path):
+    root = require_shared("data", "ixi-hh")
+    scans = sorted(root.glob("IXI*-T1.nii.gz"))[:3]
+    ras = []
+    for p in scans:
+        img = nib.as_closest_canonical(nib.load(str(p)))
+        out = tmp_path / p.name
+        nib.save(img, str(out))
+        ras.append(out)
+    stored, canonical = fingerprint(scans), fingerprint(ras)
+    assert stored == canonical
+    # 120x120x90 voxels of 2 mm stored PSR: R-L is the 90-voxel axis, so 180 x 240 x 240 mm in RAS.
+    assert stored.spacing == (2.0, 2.0, 2.0)
+    assert stored.shape == (90, 120, 120)
+    assert stored.extent_mm == (180.0, 240.0, 240.0)
+
+
+def _voxels(fp: Fingerprint, s: float) -> int:
+    return math.prod(16 * math.ceil(e / s / 16) for e in fp.extent_mm)
+
+
+def test_grid_plan_is_the_finest_voxel_size_that_covers_the_head_within_the_device_budget():
+    fp = Fingerprint(40, (2.0, 2.0, 2.0), (90, 120, 120), (180.0, 240.0, 240.0))
+    for kind in ("cpu",):
+        plan = plan_grid(fp, kind)
+        s = plan["spacing"][0]
+        shape = plan["shape"]
+        assert all(n * s >= e for n, e in zip(shape, fp.extent_mm))  # the whole field of view
+        assert math.prod(shape) <= GRID_BUDGET[kind]
+        finer = [v for v in GRID_SPACINGS if 2.0 <= v < s]
+        assert all(_voxels(fp, v) > GRID_BUDGET[kind] for v in finer)  # nothing finer fits
+        assert all(n % 16 == 0 for n in shape)
+        assert plan["reasons"] and "CPU" in plan["reasons"][0]
+
+
+def test_grid_plan_keeps_what_the_user_gave():
+    fp = Fingerprint(40, (1.0, 1.0, 1.0), (256, 256, 256), (256.0, 256.0, 256.0))
+    plan = plan_grid(fp, "cpu", spacing=(3.0, 3.0, 3.0))
+    assert plan["spacing"] == (3.0, 3.0, 3.0)
+    assert plan["shape"] == (96, 96, 96)  # 256 mm / 3 mm = 85.3, up to a multiple of 16
+    plan = plan_grid(fp, "cpu", spacing=(2.0, 2.0, 2.0), shape=(64, 64, 64))
+    assert plan["shape"] == (64, 64, 64) and any("given" in r for r in plan["reasons"])
+
+
+def test_patch_plan_sees_a_decathlon_crop_whole_and_caps_a_full_head():
+    root = require_shared("data", "Task04_Hippocampus")
+    images = sorted((root / "imagesTr").glob("*.nii.gz"))
+    fp = fingerprint(images)
+    shapes = np.array([nib.load(str(p)).shape for p in images[:: max(1, len(images) // 64)]])
+    plan = plan_patch(fp, "cpu")
+    assert plan["spacing"] == (1.0, 1.0, 1.0)
+    assert np.all(np.asarray(plan["patch_size"]) >= np.median(shapes, axis=0))
+    assert max(plan["patch_size"]) <= PATCH_LIMIT["cpu"]
+    head = Fingerprint(10, (1.0, 1.0, 1.0), (256, 256, 256), (256.0, 256.0, 256.0))
+    assert plan_patch(head, "cpu")["patch_size"] == [PATCH_LIMIT["cpu"]] * 3
+    assert plan_patch(head, "cpu", patch=[32, 32, 32], base_filters=8)["base_filters"] == 8
