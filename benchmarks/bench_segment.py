@@ -196,8 +196,8 @@ def compare_hd95(n: int) -> dict:
 
 def training_speed(device: str, steps: int, configs: dict, root: Path) -> list[dict]:
     from brainmri.core.datasets import load_dataset
+    from brainmri.core.devices import autocast_context
     from brainmri.core.loading import SubjectDataset
-    from brainmri.core.training.inference import autocast_context
     from brainmri.segment.losses import segmentation_loss
     from brainmri.segment.models import build_segmentation_model
     from brainmri.segment.sampling import PatchSampler

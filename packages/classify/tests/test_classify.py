@@ -12,6 +12,8 @@ import pytest
 
 from brainmri.core.testing import real_scan, require_shared
 
+pytestmark = pytest.mark.slow  # trains models: minutes on CPU
+
 
 def _cli(*args):
     return subprocess.run([sys.executable, "-m", "brainmri.classify", *args], capture_output=True, text=True,
@@ -21,14 +23,15 @@ def _cli(*args):
 @pytest.fixture(scope="module")
 def trained(tmp_path_factory):
     """A short CPU training (VT1, 6 mm/32^3) on 48 full-head phantoms."""
-    from brainmri.core.training.synthdata import write_phantom_table
+    from brainmri.core.synth.table import write_phantom_table
 
     tmp = tmp_path_factory.mktemp("classify")
     table = write_phantom_table(tmp / "data", n=48, seed=12, spacing=6.0, orientation=None)
     run = tmp / "run"
     result = _cli("train", "--dataset", "table", "--root", str(table), "--out", str(run), "--arch", "vt1",
-                  "--spacing", "6", "--shape", "32", "--epochs", "15", "--lr", "3e-3", "--no-augment", "--dropout", "0",
-                  "--patience", "0", "--val", "0.2", "--test", "0.3", "--device", "cpu", "--quiet", "--seed", "1")
+                  "--spacing", "6", "--shape", "32", "32", "32", "--epochs", "15", "--lr", "3e-3", "--no-augment",
+                  "--dropout", "0", "--patience", "0", "--val", "0.2", "--test", "0.3", "--device", "cpu", "--quiet",
+                  "--seed", "1")
     assert result.returncode == 0, result.stderr[-3000:]
     return table, run
 
@@ -42,6 +45,12 @@ def test_training_beats_the_majority_class_on_held_out_subjects(trained):
     lo, hi = test["accuracy"]["ci95"]
     assert lo <= test["accuracy"]["value"] <= hi
     assert sum(map(sum, test["confusion_matrix"])) == 14
+
+
+def test_train_takes_the_grid_shape_as_x_y_z(trained):
+    _, run = trained
+    pipeline = json.loads((run / "config.json").read_text())["pipeline"]
+    assert pipeline["shape"] == [32, 32, 32] and pipeline["spacing"] == [6.0, 6.0, 6.0]
 
 
 def test_evaluate_writes_metrics_and_per_subject_predictions(trained):

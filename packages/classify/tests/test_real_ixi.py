@@ -12,7 +12,11 @@ import json
 import subprocess
 import sys
 
+import pytest
+
 from brainmri.core.testing.realdata import held_out_split, ixi_hh
+
+pytestmark = pytest.mark.slow  # trains on real scans
 
 
 def test_sex_from_real_full_heads_beats_chance_on_a_held_out_fold(tmp_path):

@@ -10,7 +10,7 @@ import nibabel as nib
 import numpy as np
 import pytest
 
-from brainmri.core.cli._common import shard_name, take_shard
+from brainmri.core.batch import shard_name, take_shard
 from brainmri.core.io import save_volume
 from brainmri.core.synth.phantom import make_phantom
 from brainmri.core.testing.corpus import partial_files

@@ -13,11 +13,12 @@ import time
 import pytest
 import torch
 
-from brainmri.core.tasks import get_task
+from brainmri.core.synth.table import write_phantom_table
+from brainmri.core.testing.task import register_test_task
 from brainmri.core.training import TrainConfig, train
-from brainmri.core.training.synthdata import write_phantom_table
 
 GRID = {"spacing": 6.0, "shape": 32}
+TASK = register_test_task()
 
 
 @pytest.fixture(scope="module")
@@ -38,14 +39,14 @@ def _weights(path) -> dict:
 
 def _train(table, out, **config):
     options = {"epochs": 2, "batch_size": 4, "lr": 1e-3, "augment": False, "patience": 0, **config}
-    return train(get_task("sex"), out, dataset="table", root=table, arch="vt1", train_config=TrainConfig(**options),
+    return train(TASK, out, dataset="table", root=table, arch="vt1", train_config=TrainConfig(**options),
                  model_options={"dropout": 0.0}, device="cpu", progress=False, evaluate_after=False, **GRID)
 
 
 def test_run_folder_layout_and_checkpoints(table, tmp_path):
     run = _train(table, tmp_path / "run")
     config = json.loads((run.path / "config.json").read_text())
-    assert config["task"] == "sex" and config["arch"] == "vt1"
+    assert config["task"] == "phantom-sex" and config["arch"] == "vt1"
     assert config["pipeline"]["shape"] == [32, 32, 32] and config["train"]["epochs"] == 2
     split = json.loads((run.path / "split.json").read_text())
     assert not set(split["train"]) & set(split["val"]) and len(split["train"]) + len(split["val"]) + len(
@@ -95,18 +96,34 @@ def assert_same_weights(wa: dict, wb: dict, atol: float = 1e-5) -> None:
         assert close.float().mean() >= 0.999, (key, (wa[key] - wb[key]).abs().max())
 
 
-def _cli(*args, **kw):
+#: A training process of the test task: ``python -c TRAIN OUT TABLE`` or ``python -c TRAIN OUT --resume``.
+TRAIN = """
+import sys
+from brainmri.core.testing.task import register_test_task
+from brainmri.core.training import TrainConfig, train
+
+task = register_test_task()
+out, table = sys.argv[1:3]
+if table == "--resume":
+    train(task, out, resume=True, device="cpu", progress=False)
+else:
+    config = TrainConfig(epochs=4, batch_size=4, seed=5, patience=0)
+    train(task, out, dataset="table", root=table, arch="vt1", spacing=6.0, shape=32, train_config=config,
+          device="cpu", progress=False)
+"""
+
+
+def _train_process(out, table):
     env = {**os.environ, "OMP_NUM_THREADS": "1"}
-    return subprocess.Popen([sys.executable, "-m", "brainmri.classify", *args], env=env,
-                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, **kw)
+    return subprocess.Popen([sys.executable, "-c", TRAIN, str(out), str(table)], env=env,
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
 
 
+@pytest.mark.slow
 def test_killed_run_resumes_to_the_same_result(table, tmp_path):
     """SIGKILL after the first epoch's checkpoint, --resume, finish: same log and weights as no kill."""
     run = tmp_path / "killed"
-    args = ["train", "--dataset", "table", "--root", str(table), "--arch", "vt1", "--spacing", "6", "--shape", "32",
-            "--epochs", "4", "--batch-size", "4", "--device", "cpu", "--seed", "5", "--quiet", "--patience", "0"]
-    proc = _cli(*args, "--out", str(run))
+    proc = _train_process(run, table)
     deadline = time.time() + 120
     while not (run / "checkpoints" / "last.pt").exists():
         assert proc.poll() is None, proc.communicate()[1]
@@ -117,7 +134,7 @@ def test_killed_run_resumes_to_the_same_result(table, tmp_path):
     killed_at = torch.load(run / "checkpoints" / "last.pt", map_location="cpu", weights_only=True)["epoch"]
     assert 1 <= killed_at < 4
 
-    resumed = _cli("train", "--resume", str(run), "--device", "cpu", "--quiet")
+    resumed = _train_process(run, "--resume")
     out, err = resumed.communicate(timeout=300)
     assert resumed.returncode == 0, err
     rows = _log(run)
@@ -129,7 +146,7 @@ def test_killed_run_resumes_to_the_same_result(table, tmp_path):
     assert (run / "metrics.json").is_file() and (run / "predictions.csv").is_file()
     assert not list(run.rglob("*.part*"))
 
-    straight = _cli(*args, "--out", str(tmp_path / "straight"))
+    straight = _train_process(tmp_path / "straight", table)
     out, err = straight.communicate(timeout=300)
     assert straight.returncode == 0, err
     for a, b in zip(rows, _log(tmp_path / "straight")):

@@ -12,10 +12,12 @@ import numpy as np
 import pytest
 from click.testing import CliRunner
 
+from brainmri.core.synth.table import write_phantom_table
 from brainmri.core.tasks import get_task
 from brainmri.core.training import TrainConfig, train
-from brainmri.core.training.synthdata import write_phantom_table
 from brainmri.explain.cli import main
+
+pytestmark = pytest.mark.slow  # trains models: minutes on CPU
 
 
 @pytest.fixture(scope="module")

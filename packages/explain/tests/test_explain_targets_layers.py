@@ -10,16 +10,25 @@ from scipy.ndimage import correlate
 from torch import nn
 
 from brainmri.core.errors import BrainmriError
+from brainmri.core.tasks import Task
 from brainmri.explain.attribution import attribute
 from brainmri.explain.layers import conv_layers, default_layer, get_layer
 from brainmri.explain.native import upsample_to_grid
 from brainmri.explain.targets import infer_kind, select_target
 
 
-def test_kinds_follow_the_outputs():
+class _MeanOfOutputs(Task):
+    """A task that explains the mean of its outputs (as a soft-label age task explains its expected age)."""
+
+    def explain_target(self, outputs, task_config):
+        return "mean output", lambda o: o.float().mean(dim=1)
+
+
+def test_kinds_follow_the_outputs_and_the_task():
     assert infer_kind(torch.zeros(1, 2)) == "classify"
     assert infer_kind(torch.zeros(1, 1)) == "regress"
-    assert infer_kind(torch.zeros(1, 40), task_config={"loss": "soft", "bins": list(range(40))}) == "regress"
+    assert infer_kind(torch.zeros(1, 40), task=_MeanOfOutputs()) == "regress"
+    assert infer_kind(torch.zeros(1, 40), task=Task()) == "classify"
     assert infer_kind(torch.zeros(1, 3, 4, 4, 4)) == "segment"
 
 
@@ -36,16 +45,15 @@ def test_classification_target_defaults_to_the_predicted_class_and_checks_range(
         select_target(out, target="female")
 
 
-def test_regression_target_is_the_age_output_or_the_expected_age_over_bins():
+def test_regression_target_is_the_output_or_the_tasks_own_scalar():
     t = select_target(torch.tensor([[0.7]]))
     assert t.kind == "regress" and t.score == pytest.approx(0.7)
     with pytest.raises(BrainmriError, match="regression"):
         select_target(torch.tensor([[0.7]]), target=1)
-    bins = [20.0, 30.0, 40.0]
-    logits = torch.tensor([[0.0, 1.0, 2.0]])
-    p = np.exp([0.0, 1.0, 2.0]) / np.exp([0.0, 1.0, 2.0]).sum()
-    t = select_target(logits, task_config={"loss": "soft", "bins": bins})
-    assert t.score == pytest.approx(float(p @ np.array(bins)), rel=1e-6)
+    t = select_target(torch.tensor([[0.0, 1.0, 5.0]]), task=_MeanOfOutputs())
+    assert t.kind == "regress" and t.label == "mean output" and t.score == pytest.approx(2.0)
+    with pytest.raises(BrainmriError, match="mean output"):
+        select_target(torch.tensor([[0.0, 1.0, 5.0]]), task=_MeanOfOutputs(), target=1)
 
 
 def test_segmentation_target_is_the_class_logit_sum_inside_its_predicted_region():

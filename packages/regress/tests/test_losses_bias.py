@@ -70,3 +70,19 @@ def test_bias_fit_is_applied_only_when_its_slope_is_known_well_enough():
     precise = 0.5 * age + 24 + rng.normal(0, 1, 10)  # the same n, a well-determined slope
     fit = fit_bias(age, precise)
     assert "note" not in fit and fit["slope"] == pytest.approx(0.5, abs=0.05)
+
+
+def test_explain_target_is_the_age_or_the_expected_age_over_the_bins():
+    from brainmri.regress.task import AgeTask
+
+    bins = [20.0, 30.0, 40.0]
+    logits = torch.tensor([[0.0, 1.0, 2.0]], requires_grad=True)
+    label, reduce = AgeTask().explain_target(logits, {"loss": "soft", "bins": bins})
+    p = np.exp([0.0, 1.0, 2.0]) / np.exp([0.0, 1.0, 2.0]).sum()
+    value = reduce(logits)
+    assert "expected" in label and value.shape == (1,)
+    assert float(value[0]) == pytest.approx(float(p @ np.array(bins)), rel=1e-6)
+    value.sum().backward()  # differentiable: Grad-CAM needs its gradient
+    assert logits.grad is not None and torch.isfinite(logits.grad).all()
+    label, reduce = AgeTask().explain_target(torch.tensor([[0.7]]), {"loss": "l1", "age_mean": 50.0, "age_std": 10.0})
+    assert label == "age" and float(reduce(torch.tensor([[0.7], [0.2]]))[1]) == pytest.approx(0.2)

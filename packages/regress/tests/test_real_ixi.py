@@ -13,8 +13,11 @@ import subprocess
 import sys
 
 import numpy as np
+import pytest
 
 from brainmri.core.testing.realdata import held_out_split, ixi_hh
+
+pytestmark = pytest.mark.slow  # trains on real scans
 
 
 def test_age_from_real_full_heads_beats_the_mean_age_on_a_held_out_fold(tmp_path):

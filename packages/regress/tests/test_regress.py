@@ -12,6 +12,8 @@ import pytest
 
 from brainmri.core.testing import real_scan, require_shared
 
+pytestmark = pytest.mark.slow  # trains models: minutes on CPU
+
 
 def _cli(*args):
     return subprocess.run([sys.executable, "-m", "brainmri.regress", *args], capture_output=True, text=True,
@@ -20,7 +22,7 @@ def _cli(*args):
 
 @pytest.fixture(scope="module")
 def table(tmp_path_factory):
-    from brainmri.core.training.synthdata import write_phantom_table
+    from brainmri.core.synth.table import write_phantom_table
 
     return write_phantom_table(tmp_path_factory.mktemp("regress"), n=40, seed=1, spacing=6.0, orientation=None)
 

@@ -11,9 +11,12 @@ import sys
 
 import nibabel as nib
 import numpy as np
+import pytest
 
 from brainmri.core.testing import require_shared
 from brainmri.core.testing.realdata import held_out_split, ixi_hh
+
+pytestmark = pytest.mark.slow  # trains on real scans
 
 
 def _cli(*args, timeout=1800):

@@ -28,10 +28,14 @@ from brainmri.core.testing import synthetic_dataset
 from brainmri.core.testing.corpus import partial_files
 from brainmri.segment.cli import main
 
+pytestmark = pytest.mark.slow  # trains models: minutes on CPU
+
 TRAIN_ARGS = [
     "--spacing",
     "3",
-    "--patch-size",
+    "--shape",  # the patch, given as X Y Z as in every command
+    "52",
+    "52",
     "52",
     "--inference-roi",
     "128",
@@ -97,6 +101,7 @@ def test_run_folder_uses_harps_own_split(trained):
         "2": "right",
     }
     assert config["pipeline"]["augment"]["lr_label_pairs"] == [[1, 2]]
+    assert config["task_config"]["patch_size"] == [52, 52, 52]
     split = json.loads((run / "split.json").read_text())
     truth = manifest["subjects"]
     assert sorted(split["test"]) == sorted(k for k, v in truth.items() if v["split"] == "test")

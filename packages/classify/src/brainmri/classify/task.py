@@ -22,6 +22,7 @@ class SexTask(Task):
     package = "brainmri-classify"
     default_arch = "vt1"
     monitor = ("val_loss", "min")
+    demo = ("vt1", {}, 4)
 
     def prepare(self, options: dict, train_subjects: list) -> dict:
         sexes = [s.sex for s in train_subjects if s.sex is not None]
@@ -51,6 +52,11 @@ class SexTask(Task):
         p = np.array([r["prob_female"] for r in records], dtype=np.float64)
         return classification_metrics(y, p, threshold=float(task_config.get("threshold", 0.5)), n_boot=n_boot,
                                       seed=seed)
+
+    def demo_report(self, out, runs, rows) -> list[str]:
+        from .demo import demo_report
+
+        return demo_report(out, runs, rows)
 
     def describe(self, record: dict, target=None) -> dict:
         if target is None:

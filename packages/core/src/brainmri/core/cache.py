@@ -22,7 +22,7 @@ from pathlib import Path
 
 import numpy as np
 
-from ._atomic import atomic_path, remove_stale_parts, write_text_atomic
+from .atomic import atomic_path, remove_stale_parts, write_text_atomic
 from .io import load_volume
 from .volume import Volume
 

@@ -1,4 +1,4 @@
-"""Choosing the torch device: ``auto`` picks CUDA when present.
+"""Choosing the torch device (``auto`` picks CUDA when present) and its mixed precision.
 
 Torch is imported inside the functions, so command lines can validate ``--device`` at parse
 time without slowing ``--help``.
@@ -6,6 +6,7 @@ time without slowing ``--help``.
 
 from __future__ import annotations
 
+import contextlib
 import re
 from typing import TYPE_CHECKING
 
@@ -62,3 +63,22 @@ def resolve_device(device: str | torch.device | None = "auto") -> torch.device:
     if name == "auto":
         return torch.device("cuda" if torch.cuda.is_available() else "cpu")
     return torch.device(name)
+
+
+def autocast_context(device: torch.device, amp: str = "auto"):
+    """bf16 autocast on CUDA (``auto`` or ``bf16``); nothing on CPU or with ``off``.
+
+    Args:
+        device: Where the forward pass runs.
+        amp: ``auto`` (bf16 on CUDA only), ``bf16`` or ``off``.
+
+    Raises:
+        ValueError: Another ``amp``.
+    """
+    if amp == "off" or (amp == "auto" and device.type != "cuda"):
+        return contextlib.nullcontext()
+    if amp not in ("auto", "bf16"):
+        raise ValueError(f"amp must be auto, bf16 or off, got {amp!r}")
+    import torch
+
+    return torch.autocast(device_type=device.type, dtype=torch.bfloat16)

@@ -10,6 +10,26 @@ import numpy as np
 
 from .volume import Volume
 
+
+def as_triple(value, cast=int) -> tuple:
+    """One value per axis: ``4`` or ``[4]`` -> ``(4, 4, 4)``; three values are kept.
+
+    Args:
+        value: A number or a sequence of one or three numbers.
+        cast: Type of the result's values (``int``, ``float``).
+
+    Raises:
+        ValueError: A sequence of another length.
+    """
+    if isinstance(value, (int, float, np.integer, np.floating)):
+        return (cast(value),) * 3
+    value = tuple(cast(v) for v in value)
+    if len(value) == 1:
+        return value * 3
+    if len(value) != 3:
+        raise ValueError(f"expected one or three values, got {value}")
+    return value
+
 #: How a target grid is centred on a world point. ``"geometric"``: the grid's true centre
 #: ``(shape - 1) / 2`` lands on the point (the default). ``"half_shape"``: voxel position
 #: ``shape / 2`` lands on it, as in the reference (VT1) project, whose point is the scan's

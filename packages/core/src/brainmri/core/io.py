@@ -8,7 +8,7 @@ from pathlib import Path
 
 import numpy as np
 
-from ._atomic import atomic_path
+from .atomic import atomic_path
 from .errors import ScanError
 from .volume import Volume
 

@@ -16,7 +16,7 @@ from pathlib import Path
 
 import numpy as np
 
-from ._atomic import write_text_atomic
+from .atomic import write_text_atomic
 from .errors import DatasetError
 
 PARTS = ("train", "val", "test")

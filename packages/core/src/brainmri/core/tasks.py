@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import os
 from importlib.metadata import entry_points
+from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from .errors import BrainmriError
@@ -18,7 +19,8 @@ if TYPE_CHECKING:  # pragma: no cover
     import torch
     from torch import nn
 
-    from .pipeline import GridBatch
+    from .pipeline import GridBatch, PipelineConfig
+    from .predictor import Predictor
 
 #: Entry point group of task packages.
 GROUP = "brainmri.tasks"
@@ -39,6 +41,8 @@ class Task:
         default_arch: ``--arch`` default.
         monitor: ``(metric, "min"|"max")`` picking the best checkpoint and early stopping.
         with_labels: Whether samples need label maps (segmentation).
+        demo: ``(arch, task options, batch size)`` of the tasks demo
+            (:func:`brainmri.core.training.demo.demo_tasks`); None: not in the demo.
     """
 
     name: str = ""
@@ -48,6 +52,7 @@ class Task:
     default_arch: str = "resnet3d"
     monitor: tuple[str, str] = ("val_loss", "min")
     with_labels: bool = False
+    demo: tuple[str, dict, int] | None = None
 
     # Data ---------------------------------------------------------------------------------
     def has_target(self, subject) -> bool:
@@ -57,6 +62,14 @@ class Task:
     def prepare(self, options: dict[str, Any], train_subjects: list) -> dict[str, Any]:
         """The task configuration (loss, target scaling...) from CLI options and training subjects."""
         return dict(options)
+
+    def reference_config(self) -> dict[str, Any]:
+        """The task configuration of a raw reference (VT1) checkpoint, which has no run folder.
+
+        Raises:
+            BrainmriError: The task has no reference checkpoints.
+        """
+        raise BrainmriError(f"the {self.name} task has no reference checkpoints: give a run folder")
 
     def target_tensor(self, batch: dict, grid: GridBatch, task_config: dict) -> torch.Tensor:
         """Targets of a loader batch as a tensor on the grid's device."""
@@ -76,6 +89,39 @@ class Task:
         from .models import build_model
 
         return build_model(model_config["arch"], int(model_config["out_features"]), **model_config.get("options", {}))
+
+    def predictor(self, model: nn.Module, pipeline_config: PipelineConfig, task_config: dict,
+                  device=None) -> Predictor:
+        """How ``predict`` feeds ``model`` one scan (``explain`` attributes exactly that input).
+
+        Args:
+            model: The trained network.
+            pipeline_config: The run's pipeline.
+            task_config: The run's task configuration.
+            device: Where inputs are made (default: the model's device).
+
+        Returns:
+            A :class:`~brainmri.core.predictor.Predictor`; the default feeds the pipeline's grid.
+        """
+        from .pipeline import Pipeline
+        from .predictor import Predictor
+
+        device = device if device is not None else next(model.parameters()).device
+        return Predictor(Pipeline(pipeline_config, device=device))
+
+    def explain_target(self, outputs: torch.Tensor, task_config: dict) -> tuple[str, Any] | None:
+        """The scalar ``explain`` attributes, when the task knows better than the output's shape.
+
+        Args:
+            outputs: Network outputs on the explained input, ``(1, K)`` or ``(1, K, X, Y, Z)``.
+            task_config: The run's task configuration.
+
+        Returns:
+            ``(label, reduce)`` with ``reduce`` mapping outputs ``(B, ...)`` to ``(B,)``
+            (differentiably), or None: explain picks a class logit (classification) or the
+            logits inside the predicted region (segmentation).
+        """
+        return None
 
     def gradcam_layer(self, arch: str) -> str:
         """Name of the module Grad-CAM should hook by default (the last convolutional stage).
@@ -111,14 +157,41 @@ class Task:
         """Extra columns of a ``predict`` row when the true target is given (e.g. brain-age gap)."""
         return {}
 
+    def demo_report(self, out: Path, runs: dict[str, Path], rows: dict[str, list[dict]]) -> list[str]:
+        """The task's own section of the tasks demo's report.md (figures, notes), as Markdown lines.
+
+        Args:
+            out: The demo folder (figures go there; links are relative to it).
+            runs: Run folder per variant (``full head``, ``brain only``).
+            rows: The test split's rows of each run's predictions.csv, per variant.
+        """
+        return []
+
+
+#: Tasks registered in this process by :func:`register_task` (tests, notebooks).
+_REGISTERED: dict[str, Task] = {}
+
 
 def _entry_points():
     return {ep.name: ep for ep in entry_points(group=GROUP)}
 
 
+def register_task(task: Task) -> Task:
+    """Make ``task`` available to :func:`get_task` (and ``load_run``) in this process.
+
+    For tasks that no installed package provides: core's own tests register a tiny test task
+    (:func:`brainmri.core.testing.register_test_task`), a notebook its experiment.
+
+    Returns:
+        ``task``.
+    """
+    _REGISTERED[task.name] = task
+    return task
+
+
 def available_tasks() -> list[str]:
-    """Names of the tasks provided by the installed packages."""
-    return sorted(_entry_points())
+    """Names of the tasks provided by the installed packages (and registered in this process)."""
+    return sorted(set(_entry_points()) | set(_REGISTERED))
 
 
 def get_task(name: str) -> Task:
@@ -127,9 +200,11 @@ def get_task(name: str) -> Task:
     Raises:
         BrainmriError: No installed package provides it (the message lists what is installed).
     """
+    if name in _REGISTERED:
+        return _REGISTERED[name]
     eps = _entry_points()
     if name not in eps:
-        have = ", ".join(sorted(eps)) or "none"
+        have = ", ".join(available_tasks()) or "none"
         raise BrainmriError(
             f"task {name!r} is not installed (installed tasks: {have}); install the package that provides it, "
             "e.g. brainmri-classify (sex), brainmri-regress (age) or brainmri-segment"

@@ -4,8 +4,7 @@ from __future__ import annotations
 
 import click
 
-from brainmri.core.cli._common import device_option, handle_errors, on_error_option, shard_option
-from brainmri.core.cli.glob_option import glob_option
+from brainmri.core.cli.options import device_option, glob_option, handle_errors, on_error_option, shard_option
 
 from ._version import __version__
 
@@ -63,12 +62,12 @@ def gradcam(run, scans, out_dir, layer, target, method, mask_dir, steps, checkpo
     and outside the brain mask (with --mask-dir).
     """
 
-    from brainmri.core.cli._common import empty_share, expand_scans, shard_name, take_shard
+    from brainmri.core.batch import shard_name, shard_scans
 
     from .workflow import explain_scans
 
-    paths = take_shard(expand_scans(scans, glob), shard)
-    if empty_share(paths, shard):
+    paths = shard_scans(scans, shard, glob)
+    if not paths:
         return
     report = explain_scans(run, paths, out_dir, method=method, layer=layer, target=target,
                            mask_dir=mask_dir, steps=steps, device=device, checkpoint=checkpoint,
@@ -127,7 +126,7 @@ def sanity(run, scan, method, layer, target, mask_dir, steps, threshold, seed, o
     import json
     from pathlib import Path
 
-    from brainmri.core._atomic import write_text_atomic
+    from brainmri.core.atomic import write_text_atomic
     from brainmri.core.datasets import MaskFinder
     from brainmri.core.io import load_volume
 
@@ -137,9 +136,9 @@ def sanity(run, scan, method, layer, target, mask_dir, steps, threshold, seed, o
     opened = open_run(run, device, checkpoint)
     volume = load_volume(scan)
     finder = MaskFinder(mask_dir) if mask_dir is not None else None
-    mask = load_mask(finder, Path(scan), opened.pipeline.config.needs_mask) if (
-        finder is not None or opened.pipeline.config.needs_mask) else None
-    report = sanity_check_volume(opened.model, opened.pipeline, volume, mask, method=method, layer=layer,
+    mask = load_mask(finder, Path(scan), opened.predictor.needs_mask) if (
+        finder is not None or opened.predictor.needs_mask) else None
+    report = sanity_check_volume(opened.model, opened.predictor, volume, mask, method=method, layer=layer,
                                  target=target, threshold=threshold, seed=seed, progress=True,
                                  task=opened.task, task_config=opened.config.get("task_config"),
                                  preferred_layer=opened.preferred_layer, steps=steps)

@@ -191,7 +191,8 @@ def sanity_check_volume(
 
     Args:
         model: The trained network (on the pipeline's device).
-        pipeline: Its :class:`~brainmri.core.pipeline.Pipeline`.
+        pipeline: What feeds it: the run's ``Task.predictor`` or a
+            :class:`~brainmri.core.pipeline.Pipeline`.
         volume: The scan; ``mask`` its brain mask (needed by brain-only pipelines).
         method, layer, target: As :func:`~brainmri.explain.attribution.attribute`.
         threshold, seed, progress: As :func:`cascading_randomization`.
@@ -202,9 +203,10 @@ def sanity_check_volume(
         The :class:`SanityReport`.
     """
     from .attribution import attribute, prepare_model
+    from .workflow import as_predictor
 
     prepare_model(model)
-    image = pipeline.preprocess(volume, mask).image
+    image = as_predictor(pipeline).prepare(volume, mask).image
     trained = attribute(model, image, target=target, method=method, layer=layer, **options)
     options["kind"] = trained.target.kind
     pinned_target = trained.target.index

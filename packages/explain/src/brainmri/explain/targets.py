@@ -1,8 +1,8 @@
 """What is explained: one scalar per input, chosen from a network's outputs.
 
 * classify (outputs ``(B, K)``): the logit of a class, by default the predicted one;
-* regress (outputs ``(B, 1)``, or soft-label bins with ``task_config["bins"]``): the age
-  output (the expected age over the bins for soft-label models);
+* regress (outputs ``(B, 1)``): the output; a task that knows better (soft-label age models:
+  the expected age over the bins) says so through ``Task.explain_target``;
 * segment (outputs ``(B, K, X, Y, Z)``): the sum of a class's logits inside the region the
   network predicts for that class on the explained scan (by default the foreground class
   with the largest predicted region).
@@ -22,20 +22,27 @@ from brainmri.core.errors import BrainmriError
 KINDS = ("classify", "regress", "segment")
 
 
+def _task_target(outputs: torch.Tensor, task, task_config: dict | None):
+    """``Task.explain_target``'s ``(label, reduce)``, or None (no task, or it leaves the choice here)."""
+    if task is None or not hasattr(task, "explain_target"):
+        return None
+    return task.explain_target(outputs, task_config or {})
+
+
 def infer_kind(outputs: torch.Tensor, task=None, task_config: dict | None = None) -> str:
-    """The kind of a network's outputs: ``segment`` for maps, ``regress`` for one output or
-    soft-label age bins, ``classify`` otherwise.
+    """The kind of a network's outputs: ``segment`` for maps, ``regress`` for one output or a
+    task's own scalar (``Task.explain_target``), ``classify`` otherwise.
 
     Args:
         outputs: Network outputs ``(B, K)`` or ``(B, K, X, Y, Z)``.
         task: The registry's task (its ``with_labels`` marks segmentation), if known.
-        task_config: The run's task configuration (``bins`` marks a soft-label age model).
+        task_config: The run's task configuration.
     """
     if outputs.ndim == 5 or bool(getattr(task, "with_labels", False)):
         return "segment"
     if outputs.ndim != 2:
         raise BrainmriError(f"cannot explain network outputs of shape {tuple(outputs.shape)}")
-    if outputs.shape[1] == 1 or (task_config or {}).get("bins") is not None:
+    if outputs.shape[1] == 1 or _task_target(outputs, task, task_config) is not None:
         return "regress"
     return "classify"
 
@@ -105,8 +112,8 @@ def select_target(outputs: torch.Tensor, target=None, kind: str | None = None, t
             predicted class (classify) or the largest predicted foreground class (segment).
             Must be None for regression.
         kind: Force a kind; default :func:`infer_kind`.
-        task: The registry's task, if known.
-        task_config: The run's task configuration (``bins`` of soft-label age models).
+        task: The registry's task, if known (its ``explain_target`` is used when it gives one).
+        task_config: The run's task configuration.
 
     Returns:
         The :class:`Target`.
@@ -119,22 +126,17 @@ def select_target(outputs: torch.Tensor, target=None, kind: str | None = None, t
         raise ValueError(f"kind must be one of {KINDS}, got {kind!r}")
     outputs = outputs.detach()
     if kind == "regress":
-        if _parse_index(target, "class") is not None:
-            raise BrainmriError("--target does not apply to regression: the age output is explained")
-        bins = (task_config or {}).get("bins")
-        if bins is not None and outputs.shape[1] == len(bins):
-            centres = torch.as_tensor(bins, dtype=torch.float32, device=outputs.device)
-
-            def reduce(o):
-                return torch.softmax(o.float(), dim=1) @ centres
-
-            label = "age (expected over soft-label bins)"
+        custom = _task_target(outputs, task, task_config)
+        if custom is not None:
+            label, reduce = custom
         else:
 
             def reduce(o):
                 return o[:, 0]
 
-            label = "age"
+            label = "output"
+        if _parse_index(target, "class") is not None:
+            raise BrainmriError(f"--target does not apply to regression: the {label} output is explained")
         return Target(kind, None, label, reduce, float(reduce(outputs)[0]))
 
     n_classes = int(outputs.shape[1])

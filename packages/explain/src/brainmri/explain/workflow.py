@@ -61,6 +61,13 @@ class ScanExplanation:
         return out
 
 
+def as_predictor(pipeline):
+    """A :class:`~brainmri.core.predictor.Predictor` (returned as is) or a Pipeline wrapped in one."""
+    from brainmri.core.predictor import Predictor
+
+    return pipeline if hasattr(pipeline, "prepare") else Predictor(pipeline)
+
+
 def explain_volume(
     model: nn.Module,
     pipeline,
@@ -76,7 +83,9 @@ def explain_volume(
     Args:
         model: The network, on the pipeline's device (made eval/non-in-place, see
             :func:`~brainmri.explain.attribution.prepare_model`).
-        pipeline: The :class:`~brainmri.core.pipeline.Pipeline` the network was trained with.
+        pipeline: What feeds the network: the run's ``Task.predictor`` (a
+            :class:`~brainmri.core.predictor.Predictor`: exactly the input ``predict`` gives
+            it), or a :class:`~brainmri.core.pipeline.Pipeline`.
         volume: The scan (any orientation).
         mask: Its brain mask on the same grid: fed to the pipeline (brain-only models) and
             used for the inside/outside-brain fractions.
@@ -94,10 +103,11 @@ def explain_volume(
         EmptyMapError: The map is empty or degenerate (:mod:`~brainmri.explain.quality`).
     """
     prepare_model(model)
-    batch = pipeline.preprocess(volume, mask)
+    pipeline = as_predictor(pipeline)
+    batch = pipeline.prepare(volume, mask)
     result = attribute(model, batch.image, target=target, method=method, layer=layer, **options)
     check_attribution(result)
-    brain_only = bool(pipeline.config.apply_mask) and batch.mask is not None
+    brain_only = pipeline.brain_only and batch.mask is not None
     if brain_only:
         result.grid_map = result.grid_map * batch.mask.detach().float().cpu()
     native = map_to_native(result.grid_map.to(batch.image.device), pipeline, batch)
@@ -114,7 +124,7 @@ def explain_volume(
         attribution=result,
         native_map=native,
         grid_image=batch.image[0, 0].detach().float().cpu().numpy(),
-        grid_spacing=np.asarray(pipeline.config.spacing, dtype=np.float64),
+        grid_spacing=pipeline.spacing,
         peak_world=peak_world,
         fractions=fractions,
     )
@@ -155,10 +165,15 @@ class OpenedRun:
     config: dict
     preferred_layer: str | None = None
     options: dict = field(default_factory=dict)
+    predictor: Any = None
+
+    def __post_init__(self):
+        if self.predictor is None:
+            self.predictor = as_predictor(self.pipeline)
 
     def explain(self, volume: Volume, mask: Volume | None = None, **kwargs: Any) -> ScanExplanation:
-        """:func:`explain_volume` with this run's network, pipeline and task."""
-        return explain_volume(self.model, self.pipeline, volume, mask, task=self.task,
+        """:func:`explain_volume` with this run's network, the input its ``predict`` feeds it, and task."""
+        return explain_volume(self.model, self.predictor, volume, mask, task=self.task,
                               task_config=self.config.get("task_config"),
                               preferred_layer=self.preferred_layer, **kwargs)
 
@@ -168,7 +183,11 @@ class OpenedRun:
 
 
 def open_run(run_dir: str | os.PathLike, device="auto", checkpoint: str = "best") -> OpenedRun:
-    """Load a run folder through the core task registry (``brainmri.core.tasks.load_run``)."""
+    """Load a run folder through the core task registry (``brainmri.core.tasks.load_run``).
+
+    Scans are fed to the network by the task's :meth:`~brainmri.core.tasks.Task.predictor`,
+    exactly as its ``predict`` does.
+    """
     from brainmri.core.pipeline import Pipeline
     from brainmri.core.tasks import load_run
 
@@ -176,7 +195,8 @@ def open_run(run_dir: str | os.PathLike, device="auto", checkpoint: str = "best"
     device = next(model.parameters()).device
     preferred = task.gradcam_layer(config.get("arch", "")) if hasattr(task, "gradcam_layer") else None
     pipeline = Pipeline(pipeline_config, device=device)
-    return OpenedRun(task, prepare_model(model), pipeline, config, preferred or None)
+    predictor = task.predictor(model, pipeline_config, config.get("task_config", {}), device)
+    return OpenedRun(task, prepare_model(model), pipeline, config, preferred or None, predictor=predictor)
 
 
 def load_mask(finder, scan_path: Path, required: bool) -> Volume | None:
@@ -197,7 +217,7 @@ def load_mask(finder, scan_path: Path, required: bool) -> Volume | None:
 def write_rows_csv(path: str | os.PathLike, rows: list[dict], columns=CSV_COLUMNS,
                    keep_existing: bool = True) -> Path:
     """Write ``regions.csv`` atomically, keeping earlier rows of other files/methods."""
-    from brainmri.core.training.rundir import RunDir
+    from brainmri.core.atomic import write_csv_atomic
 
     path = Path(path)
     new_keys = {(str(r.get("file")), str(r.get("method"))) for r in rows}
@@ -205,7 +225,7 @@ def write_rows_csv(path: str | os.PathLike, rows: list[dict], columns=CSV_COLUMN
     if keep_existing and path.is_file():
         with open(path, newline="", encoding="utf-8") as fh:
             old = [r for r in csv.DictReader(fh) if (r.get("file"), r.get("method")) not in new_keys]
-    return RunDir(path.parent).write_csv(path, [*old, *rows], list(columns))
+    return write_csv_atomic(path, [*old, *rows], list(columns))
 
 
 def explain_scans(run_dir, scans, out_dir, *, method: str = "gradcam", layer: str | None = None,
@@ -217,9 +237,9 @@ def explain_scans(run_dir, scans, out_dir, *, method: str = "gradcam", layer: st
     processes).
 
     Returns:
-        A :class:`~brainmri.core.cli._common.BatchReport` whose ``done`` holds the CSV rows.
+        A :class:`~brainmri.core.batch.BatchReport` whose ``done`` holds the CSV rows.
     """
-    from brainmri.core.cli._common import run_batch
+    from brainmri.core.batch import run_batch
     from brainmri.core.datasets import MaskFinder
     from brainmri.core.errors import ScanError
     from brainmri.core.io import load_volume, scan_stem
@@ -230,7 +250,7 @@ def explain_scans(run_dir, scans, out_dir, *, method: str = "gradcam", layer: st
 
     def one(path: Path) -> dict:
         volume = load_volume(path)
-        mask = load_mask(finder, path, run.pipeline.config.needs_mask)
+        mask = load_mask(finder, path, run.predictor.needs_mask)
         try:
             expl = run.explain(volume, mask, target=target, method=method, layer=layer, steps=steps)
         except EmptyMapError as exc:  # a map that explains nothing is bad output for this scan

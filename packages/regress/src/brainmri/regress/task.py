@@ -31,6 +31,7 @@ class AgeTask(Task):
     package = "brainmri-regress"
     default_arch = "vt1"
     monitor = ("val_mae", "min")
+    demo = ("vt1", {"loss": "mse"}, 2)
 
     def prepare(self, options: dict, train_subjects: list) -> dict:
         loss = options.get("loss") or "l1"
@@ -74,6 +75,13 @@ class AgeTask(Task):
             age = outputs[:, 0].float() * task_config["age_std"] + task_config["age_mean"]
         return age.detach().cpu().numpy().astype(np.float64)
 
+    def explain_target(self, outputs: torch.Tensor, task_config: dict):
+        """Explain the age: the output of L1/MSE models, the expected age over the bins of soft-label ones."""
+        if task_config.get("loss") == "soft" and task_config.get("bins") is not None:
+            centres = torch.tensor(task_config["bins"], dtype=torch.float32)
+            return "age (expected over soft-label bins)", lambda o: expected_age(o, centres)
+        return "age", lambda o: o[:, 0]
+
     def decode(self, outputs: torch.Tensor, task_config: dict, calibration: dict | None = None) -> dict:
         raw = self.raw_age(outputs, task_config)
         correction = (calibration or {}).get("age_bias")
@@ -96,6 +104,11 @@ class AgeTask(Task):
         if not task_config.get("bias_correction", True):  # runs before the option existed applied it
             return {"age_bias": None, "age_bias_fitted_not_applied": correction}
         return {"age_bias": correction}
+
+    def demo_report(self, out, runs, rows) -> list[str]:
+        from .demo import demo_report
+
+        return demo_report(out, runs, rows)
 
     def describe(self, record: dict, target=None) -> dict:
         if target is None:

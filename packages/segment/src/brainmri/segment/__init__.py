@@ -11,7 +11,8 @@ import importlib
 from ._version import __version__
 
 _EXPORTS = {
-    "HIPPOCAMPUS_CLASSES": ".metrics",
+    "HIPPOCAMPUS_CLASSES": ".labels",
+    "HIPPOCAMPUS_LR_PAIRS": ".labels",
     "IntensityStats": ".grids",
     "PatchSampler": ".sampling",
     "SMPUNet": ".models",

@@ -2,10 +2,21 @@
 
 from __future__ import annotations
 
+from functools import partial
+
 import click
 
-from brainmri.core.cli._common import device_option, handle_errors, on_error_option, shard_option
-from brainmri.core.cli.glob_option import glob_option
+from brainmri.core.cli.options import (
+    apply_options,
+    device_option,
+    glob_option,
+    handle_errors,
+    on_error_option,
+    shape_option,
+    shard_option,
+    train_options,
+    triple_option,
+)
 
 from ._version import __version__
 
@@ -16,148 +27,102 @@ def main() -> None:
     """brainmri-segment: hippocampus segmentation (0 background, 1 left, 2 right)."""
 
 
-def _triple(ctx, param, value):
-    if value is None or len(value) == 0:
-        return None
-    if len(value) not in (1, 3):
-        raise click.BadParameter("give one value or three (X Y Z)")
-    return tuple(value) * (3 // len(value))
-
-
 _TTA = click.Choice(["none", "flip-x", "all"])
 
 
+_TRAIN_OPTIONS = [
+    *train_options(
+        datasets=("adni", "msd", "ixi", "bids", "table"),
+        architectures=("vt1-unet", "unet"),
+        default_arch="vt1-unet",
+        exclude=("mask_dir", "preset", "shape", "dropout", "monitor"),
+        help={
+            "dataset": "Layout of --root: adni (EADC-ADNI HarP), msd (Task04 Hippocampus), or ixi/bids/table "
+            "scans with label maps from --label-dir (or a table's label column).",
+            "metadata": "IXI.xls or another sheet.",
+            "arch": "vt1-unet: the reference 3D U-Net (unpadded convolutions); unet: smp-3d U-Net.",
+            "spacing": "Grid voxel size in mm: X Y Z, or one value [the data's median].",
+            "batch_size": "Scans per step (x patches per scan).",
+            "patience": "Early stopping on val Dice (0: off).",
+            "augment": "All random augmentation.",
+            "split_file": "Split JSON; default HarP's own (Labels_100 train, Labels_35 test).",
+            "val": "Validation share carved from train.",
+            "test": "Test share (msd only).",
+        },
+        epochs=100,
+        batch_size=2,
+        patience=20,
+    ),
+    click.option(
+        "--norm",
+        type=click.Choice(["none", "batch", "instance"]),
+        default=None,
+        help="vt1-unet normalisation (default batch).",
+    ),
+    click.option(
+        "--label-dir",
+        type=click.Path(exists=True, file_okay=False),
+        help="Label maps named after the scans (<scan>_dlmuse, _aseg, _synthseg, _seg, _label .nii.gz): "
+        "FreeSurfer, SynthSeg or DLMUSE outputs.",
+    ),
+    click.option(
+        "--labels",
+        help="Label lookup for automatic label maps: a preset (dlmuse: 48=left,47=right; freesurfer, aseg, "
+        "synthseg: 17=left,53=right) or VALUE=NAME pairs. left/right are checked in world coordinates.",
+    ),
+    click.option(
+        "--base-filters", type=int, default=None, help="vt1-unet channels of the first level [16 CPU, 32 CUDA]."
+    ),
+    click.option("--levels", type=int, default=None, help="vt1-unet resolution levels (default 3)."),
+    click.option(
+        "--encoder",
+        type=click.Choice(["resnet18", "resnet34", "efficientnet-b0", "densenet121"]),
+        default=None,
+        help="unet encoder (default resnet18; no pretrained weights).",
+    ),
+    shape_option(
+        "--patch-size",
+        "patch_size",
+        help="Network input patch in voxels: X Y Z, or one value [planned: the median scan, at most 64 on CPU, "
+        "128 on CUDA]; rounded up to a valid size.",
+    ),
+    triple_option(
+        "--inference-roi",
+        help="Sliding window for validation/evaluation/predict (default: the patch). Larger is faster "
+        "for vt1-unet; without InstanceNorm the values do not depend on it.",
+    ),
+    click.option("--patches-per-scan", type=int, default=2, show_default=True),
+    click.option(
+        "--foreground-fraction",
+        type=float,
+        default=0.8,
+        show_default=True,
+        help="Share of patches centred on a labelled voxel (the rest anywhere).",
+    ),
+    click.option("--loss", type=click.Choice(["dice", "ce", "dice_ce"]), default="dice_ce", show_default=True),
+    click.option("--class-weights", type=float, nargs=3, default=None, help="Weights of background, class 1, class 2."),
+    click.option("--tta", type=_TTA, default="flip-x", show_default=True, help="Mirroring at evaluation and predict."),
+    click.option("--rotation", type=float, default=10.0, show_default=True, help="Max rotation about each axis (deg)."),
+    click.option("--scale", type=float, default=0.1, show_default=True, help="Max relative scaling."),
+    click.option(
+        "--flip-prob",
+        type=float,
+        default=0.5,
+        show_default=True,
+        help="Left-right mirror probability (adni: labels 1 and 2 swap).",
+    ),
+    click.option(
+        "--intensity-augment/--no-intensity-augment",
+        default=True,
+        show_default=True,
+        help="Random gamma, bias field and noise.",
+    ),
+    click.option("--no-evaluate", is_flag=True, help="Skip segmenting val/test scans at the end."),
+]
+
+
 @main.command("train", short_help="Train a hippocampus network and write a run folder.")
-@click.option(
-    "--dataset",
-    type=click.Choice(["adni", "msd", "ixi", "bids", "table"]),
-    help="Layout of --root: adni (EADC-ADNI HarP), msd (Task04 Hippocampus), or ixi/bids/table "
-    "scans with label maps from --label-dir (or a table's label column). [required unless --resume]",
-)
-@click.option("--root", type=click.Path(exists=True),
-              help="Dataset folder (or the table file). [required unless --resume]")
-@click.option("--metadata", type=click.Path(exists=True, dir_okay=False), help="IXI.xls or another sheet.")
-@click.option(
-    "--label-dir",
-    type=click.Path(exists=True, file_okay=False),
-    help="Label maps named after the scans (<scan>_dlmuse, _aseg, _synthseg, _seg, _label .nii.gz): "
-    "FreeSurfer, SynthSeg or DLMUSE outputs.",
-)
-@click.option(
-    "--labels",
-    help="Label lookup for automatic label maps: a preset (dlmuse: 48=left,47=right; freesurfer, aseg, "
-    "synthseg: 17=left,53=right) or VALUE=NAME pairs. left/right are checked in world coordinates.",
-)
-@click.option("--out", type=click.Path(), help="Run folder to create. [required unless --resume]")
-@click.option(
-    "--resume",
-    type=click.Path(exists=True, file_okay=False),
-    help="Continue this run from its last checkpoint (other options come from its config).",
-)
-@click.option(
-    "--arch",
-    type=click.Choice(["vt1-unet", "unet"]),
-    default="vt1-unet",
-    show_default=True,
-    help="vt1-unet: the reference 3D U-Net (unpadded convolutions); unet: smp-3d U-Net.",
-)
-@click.option(
-    "--norm",
-    type=click.Choice(["none", "batch", "instance"]),
-    default=None,
-    help="vt1-unet normalisation (default batch).",
-)
-@click.option(
-    "--base-filters", type=int, default=None, help="vt1-unet channels of the first level [16 CPU, 32 CUDA]."
-)
-@click.option("--levels", type=int, default=None, help="vt1-unet resolution levels (default 3).")
-@click.option(
-    "--encoder",
-    type=click.Choice(["resnet18", "resnet34", "efficientnet-b0", "densenet121"]),
-    default=None,
-    help="unet encoder (default resnet18; no pretrained weights).",
-)
-@click.option(
-    "--spacing", type=float, multiple=True, callback=_triple, help="Grid voxel size in mm [the data's median]."
-)
-@click.option(
-    "--patch-size",
-    type=int,
-    multiple=True,
-    callback=_triple,
-    help="Network input patch in voxels (1 or 3 values) [planned: the median scan, at most 64 on CPU, "
-    "128 on CUDA]; rounded up to a valid size.",
-)
-@click.option(
-    "--inference-roi",
-    type=int,
-    multiple=True,
-    callback=_triple,
-    help="Sliding window for validation/evaluation/predict (default: the patch). Larger is faster "
-    "for vt1-unet; without InstanceNorm the values do not depend on it.",
-)
-@click.option("--patches-per-scan", type=int, default=2, show_default=True)
-@click.option(
-    "--foreground-fraction",
-    type=float,
-    default=0.8,
-    show_default=True,
-    help="Share of patches centred on a labelled voxel (the rest anywhere).",
-)
-@click.option("--loss", type=click.Choice(["dice", "ce", "dice_ce"]), default="dice_ce", show_default=True)
-@click.option(
-    "--class-weights", type=float, nargs=3, default=None, help="Weights of background, class 1, class 2."
-)
-@click.option(
-    "--tta", type=_TTA, default="flip-x", show_default=True, help="Mirroring at evaluation and predict."
-)
-@click.option("--epochs", type=int, default=100, show_default=True)
-@click.option(
-    "--batch-size", type=int, default=2, show_default=True, help="Scans per step (x patches per scan)."
-)
-@click.option("--lr", type=float, default=1e-3, show_default=True)
-@click.option("--weight-decay", type=float, default=1e-4, show_default=True)
-@click.option(
-    "--scheduler", type=click.Choice(["cosine", "plateau", "none"]), default="cosine", show_default=True
-)
-@click.option(
-    "--patience", type=int, default=20, show_default=True, help="Early stopping on val Dice (0: off)."
-)
-@click.option("--accumulate", type=int, default=1, show_default=True)
-@click.option("--amp", type=click.Choice(["auto", "bf16", "off"]), default="auto", show_default=True)
-@click.option("--augment/--no-augment", default=True, show_default=True, help="All random augmentation.")
-@click.option(
-    "--rotation", type=float, default=10.0, show_default=True, help="Max rotation about each axis (deg)."
-)
-@click.option("--scale", type=float, default=0.1, show_default=True, help="Max relative scaling.")
-@click.option(
-    "--flip-prob",
-    type=float,
-    default=0.5,
-    show_default=True,
-    help="Left-right mirror probability (adni: labels 1 and 2 swap).",
-)
-@click.option(
-    "--intensity-augment/--no-intensity-augment",
-    default=True,
-    show_default=True,
-    help="Random gamma, bias field and noise.",
-)
-@click.option(
-    "--split-file",
-    type=click.Path(exists=True, dir_okay=False),
-    help="Split JSON; default HarP's own (Labels_100 train, Labels_35 test).",
-)
-@click.option(
-    "--val", type=float, default=0.15, show_default=True, help="Validation share carved from train."
-)
-@click.option("--test", type=float, default=0.15, show_default=True, help="Test share (msd only).")
-@click.option("--seed", type=int, default=0, show_default=True)
-@click.option("--num-workers", type=int, default=0, show_default=True, help="Decoding worker processes.")
-@click.option("--cache-dir", type=click.Path(file_okay=False), help="Disk cache of decoded scans.")
-@click.option("--no-evaluate", is_flag=True, help="Skip segmenting val/test scans at the end.")
-@device_option
-@click.option("--quiet", is_flag=True, help="No progress bars.")
+@partial(apply_options, _TRAIN_OPTIONS)
 @handle_errors
 def train(**kw):
     """Train on label-biased patches and write a run folder (config, split, checkpoints, logs, metrics).
@@ -256,13 +221,7 @@ def train(**kw):
     default=None,
     help="Sliding-window overlap (default: the run's; 0 for vt1-unet without InstanceNorm, else 0.5).",
 )
-@click.option(
-    "--roi",
-    type=int,
-    multiple=True,
-    callback=_triple,
-    help="Sliding window in voxels (default: the training patch).",
-)
+@triple_option("--roi", help="Sliding window in voxels: X Y Z, or one value (default: the training patch).")
 @click.option("--sw-batch-size", type=int, default=1, show_default=True, help="Windows per forward pass.")
 @click.option(
     "--largest-component/--all-components",
@@ -284,12 +243,12 @@ def predict(
     (uint8: 0 background, 1 left, 2 right) and DIR/hippocampus_volumes.csv (mm3 per side).
     """
 
-    from brainmri.core.cli._common import empty_share, expand_scans, shard_name, take_shard
+    from brainmri.core.batch import shard_name, shard_scans
 
     from .predict import VOLUMES_CSV, predict_scans
 
-    paths = take_shard(expand_scans(scans, glob), shard)
-    if empty_share(paths, shard):
+    paths = shard_scans(scans, shard, glob)
+    if not paths:
         return
     table = shard_name(VOLUMES_CSV, shard)
     report = predict_scans(
@@ -361,7 +320,8 @@ def evaluate(pred_dir, run_dir, dataset, root, split, output, device, on_error):
 
     from brainmri.core.errors import BrainmriError
 
-    from .evaluate import CLASSES, evaluate_predictions, evaluate_run, summary_lines
+    from .evaluate import evaluate_predictions, evaluate_run, summary_lines
+    from .labels import dataset_labels, task_classes
 
     if (pred_dir is None) == (run_dir is None):
         raise BrainmriError("give --pred DIR (with --root) or --run RUN")
@@ -371,8 +331,8 @@ def evaluate(pred_dir, run_dir, dataset, root, split, output, device, on_error):
         from brainmri.core.training.rundir import RunDir
 
         summary = evaluate_run(run_dir, splits=(split,), device=device)[split]
-        classes = RunDir(run_dir).read_config()["task_config"]["classes"]
-        for line in summary_lines(summary, {int(k): v for k, v in classes.items()}):
+        classes = task_classes(RunDir(run_dir).read_config()["task_config"])
+        for line in summary_lines(summary, classes):
             click.echo(line)
         click.echo(f"updated {run_dir}/metrics.json and predictions.csv", err=True)
         return
@@ -383,7 +343,7 @@ def evaluate(pred_dir, run_dir, dataset, root, split, output, device, on_error):
     report, summary, path = evaluate_predictions(
         pred_dir, dataset, root, None if split == "all" else split, out=output, on_error=on_error
     )
-    for line in summary_lines(summary, CLASSES[dataset]):
+    for line in summary_lines(summary, dataset_labels(dataset)[0]):
         click.echo(line)
     click.echo(f"per subject: {path}; summary: {path.with_suffix('.json')}", err=True)
     report.conclude("subjects")

@@ -63,7 +63,7 @@ def demo_segment(
     Returns:
         The summary (paths, seconds, test Dice/HD95 mean and sd per side).
     """
-    from brainmri.core._atomic import write_text_atomic
+    from brainmri.core.atomic import write_text_atomic
     from brainmri.core.datasets import load_dataset, load_labels
     from brainmri.core.io import load_volume
     from brainmri.core.testing import synthetic_dataset

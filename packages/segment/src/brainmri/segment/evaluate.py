@@ -7,10 +7,7 @@ own split with its network and stores the result in the run folder (after traini
 
 from __future__ import annotations
 
-import csv
-import io
 import json
-import math
 import os
 from pathlib import Path
 
@@ -18,13 +15,13 @@ import numpy as np
 
 from brainmri.core.errors import DatasetError, ScanError
 
+from .labels import dataset_labels
 from .metrics import jsonable, segmentation_metrics, summarise
 
 #: Suffix of the label files ``predict`` writes.
 OUTPUT_SUFFIX = "_hippocampus.nii.gz"
 
 #: Label names per dataset layout.
-CLASSES = {"adni": {1: "left", 2: "right"}, "msd": {1: "anterior", 2: "posterior"}}
 
 
 def prediction_path(pred_dir: str | os.PathLike, scan: str | os.PathLike) -> Path:
@@ -73,26 +70,9 @@ def _subjects(dataset: str, root, split: str | None):
 
 def write_rows(path: Path, rows: list[dict]) -> Path:
     """Rows as CSV, atomically (``inf`` written as ``inf``, NaN as empty)."""
-    from brainmri.core._atomic import write_text_atomic
+    from brainmri.core.atomic import write_csv_atomic
 
-    columns: list[str] = []
-    for r in rows:
-        columns += [k for k in r if k not in columns]
-    buf = io.StringIO()
-    writer = csv.DictWriter(buf, fieldnames=columns, lineterminator="\n")
-    writer.writeheader()
-    for r in rows:
-        writer.writerow({k: _cell(r.get(k)) for k in columns})
-    write_text_atomic(path, buf.getvalue())
-    return path
-
-
-def _cell(value):
-    if isinstance(value, float):
-        if math.isnan(value):
-            return ""
-        return "inf" if math.isinf(value) else f"{value:.6g}"
-    return "" if value is None else value
+    return write_csv_atomic(path, rows)
 
 
 def summary_lines(summary: dict, classes) -> list[str]:
@@ -130,16 +110,16 @@ def evaluate_predictions(
         on_error: ``fail`` or ``skip`` (missing or mismatched predictions).
 
     Returns:
-        ``(report, summary, csv path)``: the :class:`~brainmri.core.cli._common.BatchReport`
+        ``(report, summary, csv path)``: the :class:`~brainmri.core.batch.BatchReport`
         whose ``done`` holds one row per subject, and the summary dict.
     """
-    from brainmri.core.cli._common import run_batch
+    from brainmri.core.batch import run_batch
     from brainmri.core.io import load_volume
 
     pred_dir = Path(pred_dir)
     if not pred_dir.is_dir():
         raise DatasetError(pred_dir, "prediction folder not found")
-    classes = CLASSES[dataset] if dataset in CLASSES else CLASSES["adni"]
+    classes = dataset_labels(dataset)[0]
     subjects = _subjects(dataset, root, split)
 
     def one(subject) -> dict:
@@ -157,7 +137,7 @@ def evaluate_predictions(
     part = split if dataset == "adni" and split else "all"
     csv_path = Path(out) if out else pred_dir / f"evaluation_{part}.csv"
     write_rows(csv_path, report.done)
-    from brainmri.core._atomic import write_text_atomic
+    from brainmri.core.atomic import write_text_atomic
 
     write_text_atomic(
         csv_path.with_suffix(".json"),

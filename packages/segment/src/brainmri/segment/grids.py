@@ -175,6 +175,26 @@ class WholeVolume:
     margin: int
     batch: GridBatch
 
+    def input_batch(self) -> GridBatch:
+        """The network input itself (margin included) as a :class:`GridBatch` of one.
+
+        Its ``image`` is :attr:`input`, the tensor sliding-window inference cuts its windows
+        from; ``affine`` and ``matrix`` describe that larger grid, so
+        :meth:`~brainmri.core.pipeline.Pipeline.to_native` maps maps on it (Grad-CAM) back to
+        the scan.
+        """
+        shift = np.eye(4)
+        shift[:3, 3] = -self.margin  # input voxel -> output-grid voxel
+        b = self.batch
+        return GridBatch(
+            image=self.input,
+            affine=b.affine @ shift,
+            matrix=b.matrix @ shift,
+            native_shapes=list(b.native_shapes),
+            native_affines=b.native_affines,
+            meta=list(b.meta),
+        )
+
 
 def whole_volume(
     data: np.ndarray,

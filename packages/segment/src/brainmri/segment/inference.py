@@ -14,21 +14,16 @@ import numpy as np
 import torch
 
 from brainmri.core.devices import resolve_device
-from brainmri.core.pipeline import Pipeline, PipelineConfig, Sample
+from brainmri.core.geometry import as_triple
+from brainmri.core.pipeline import GridBatch, Pipeline, PipelineConfig, Sample
+from brainmri.core.predictor import Predictor
 from brainmri.core.volume import Volume
 
 from .grids import IntensityStats, WholeVolume, whole_volume
+from .labels import task_classes, task_lr_pairs
 from .postprocess import keep_largest_components, largest_component
 from .sliding_window import sliding_window_inference
 from .tta import mirror_tta
-
-
-def _axes(value) -> tuple[int, int, int]:
-    if isinstance(value, (int, float)):
-        return (int(value),) * 3
-    value = tuple(int(v) for v in value)
-    return value * 3 if len(value) == 1 else value
-
 
 #: Default window of unpadded networks whose values do not depend on the window (no InstanceNorm):
 #: a large window recomputes the margin less often.
@@ -44,7 +39,7 @@ def window_independent(model: torch.nn.Module) -> bool:
 def network_geometry(model: torch.nn.Module, roi) -> tuple[tuple[int, int, int], tuple[int, int, int], int]:
     """``(valid input window, output tile, margin)`` of a network for a requested window."""
     net = getattr(model, "module", model)
-    roi = tuple(net.valid_size(r) for r in _axes(roi))
+    roi = tuple(net.valid_size(r) for r in as_triple(roi))
     tile = tuple(net.output_size(r) for r in roi)
     return roi, tile, int(getattr(net, "margin", 0))
 
@@ -53,8 +48,8 @@ def default_window(model: torch.nn.Module, task_config: dict) -> tuple[int, int,
     """The task's ``inference_roi``; else the training patch, grown to :data:`LARGE_WINDOW` for
     unpadded networks whose values do not depend on the window (same result, fewer windows)."""
     if task_config.get("inference_roi"):
-        return _axes(task_config["inference_roi"])
-    patch = _axes(task_config["patch_size"])
+        return as_triple(task_config["inference_roi"])
+    patch = as_triple(task_config["patch_size"])
     net = getattr(model, "module", model)
     if getattr(net, "margin", 0) > 0 and window_independent(net):
         return tuple(max(p, LARGE_WINDOW) for p in patch)
@@ -133,8 +128,8 @@ class Segmenter:
         self.largest_component = bool(
             task_config.get("largest_component", True) if largest_component is None else largest_component
         )
-        self.classes = [int(c) for c in task_config.get("classes", {"1": "left", "2": "right"})]
-        self.lr_pairs = [tuple(p) for p in task_config.get("lr_pairs", [])]
+        self.classes = list(task_classes(task_config))
+        self.lr_pairs = task_lr_pairs(task_config)
         self.sw_batch_size = int(sw_batch_size)
         self.amp = amp
         self.progress = progress
@@ -153,7 +148,7 @@ class Segmenter:
 
     def predictor(self):
         """Window -> class probabilities (softmax), with the configured TTA."""
-        from brainmri.core.training.inference import autocast_context
+        from brainmri.core.devices import autocast_context
 
         channels_last = self.channels_last
         if channels_last:
@@ -233,3 +228,26 @@ class Segmenter:
         grid = self.prepare(Sample(sample.data, sample.affine, meta=sample.meta))
         probs = self.clean(self.probabilities(grid))
         return Segmentation(self.to_native(probs, grid), probs, grid)
+
+
+class WholeScanPredictor(Predictor):
+    """What ``segment predict`` feeds the network, for ``explain`` (``HippocampusTask.predictor``).
+
+    The whole scan on the world-aligned grid covering it, margin included, normalised over
+    the scan (:meth:`Segmenter.prepare`): the tensor the sliding windows are cut from.
+
+    Args:
+        segmenter: The run's :class:`Segmenter`.
+    """
+
+    def __init__(self, segmenter: Segmenter):
+        super().__init__(Pipeline(segmenter.config, segmenter.device))
+        self.segmenter = segmenter
+
+    @property
+    def needs_mask(self) -> bool:
+        return False  # segmentation runs on the whole head
+
+    def prepare(self, volume: Volume, mask: Volume | None = None) -> GridBatch:
+        sample = Sample(volume.data, volume.affine, meta={"path": volume.path})
+        return self.segmenter.prepare(sample).input_batch()

@@ -20,8 +20,7 @@ from collections.abc import Mapping, Sequence
 
 import numpy as np
 
-#: Label names of HarP-style output (DESIGN.md): 1 left, 2 right.
-HIPPOCAMPUS_CLASSES = {1: "left", 2: "right"}
+from .labels import HIPPOCAMPUS_CLASSES
 
 
 def _bool(mask) -> np.ndarray:

@@ -6,6 +6,8 @@ from collections.abc import Iterable
 
 import numpy as np
 
+from .labels import HIPPOCAMPUS_CLASSES
+
 
 def largest_component(mask: np.ndarray, connectivity: int = 3) -> np.ndarray:
     """The largest connected component of a boolean mask (empty stays empty).
@@ -33,7 +35,7 @@ def largest_component(mask: np.ndarray, connectivity: int = 3) -> np.ndarray:
 
 
 def keep_largest_components(
-    labels: np.ndarray, classes: Iterable[int] = (1, 2), connectivity: int = 3
+    labels: np.ndarray, classes: Iterable[int] = tuple(HIPPOCAMPUS_CLASSES), connectivity: int = 3
 ) -> np.ndarray:
     """A label map where each class keeps only its largest component (the rest becomes 0).
 

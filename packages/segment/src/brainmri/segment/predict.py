@@ -48,11 +48,11 @@ def predict_scans(
             split across processes).
 
     Returns:
-        A :class:`~brainmri.core.cli._common.BatchReport`; ``done`` holds one row per scan
+        A :class:`~brainmri.core.batch.BatchReport`; ``done`` holds one row per scan
         (``file``, ``output``, ``<class>_mm3``).
     """
-    from brainmri.core._atomic import remove_stale_parts
-    from brainmri.core.cli._common import run_batch
+    from brainmri.core.atomic import remove_stale_parts
+    from brainmri.core.batch import run_batch
     from brainmri.core.errors import BrainmriError
     from brainmri.core.io import load_volume, save_volume
 

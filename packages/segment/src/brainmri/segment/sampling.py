@@ -22,6 +22,7 @@ from brainmri.core.pipeline import intensity as aug_intensity
 from brainmri.core.pipeline.spatial import random_world_transform
 
 from .grids import IntensityStats, sample_image, sample_labels
+from .labels import HIPPOCAMPUS_CLASSES
 
 
 @dataclass
@@ -77,7 +78,7 @@ class PatchSampler:
         config: PipelineConfig,
         patches_per_scan: int = 2,
         foreground_fraction: float = 0.8,
-        classes=(1, 2),
+        classes=tuple(HIPPOCAMPUS_CLASSES),
         num_classes: int = 3,
         device="cpu",
         cache_size: int = 4096,

@@ -20,12 +20,7 @@ from collections.abc import Callable, Sequence
 import torch
 import torch.nn.functional as F
 
-
-def _triple(value, n: int = 3) -> tuple:
-    if isinstance(value, (int, float)):
-        return (value,) * n
-    value = tuple(value)
-    return value * n if len(value) == 1 else value
+from brainmri.core.geometry import as_triple
 
 
 def gaussian_importance_map(
@@ -38,7 +33,7 @@ def gaussian_importance_map(
     at ``max(min, 1e-3)`` so edge voxels keep some weight (as MONAI).
     """
     size = tuple(int(s) for s in size)
-    scales = _triple(sigma_scale, len(size))
+    scales = as_triple(sigma_scale, float)
     weights = None
     for i, (n, s) in enumerate(zip(size, scales)):
         x = torch.arange(start=-(n - 1) / 2.0, end=(n - 1) / 2.0 + 1, dtype=torch.float, device=device)
@@ -104,8 +99,8 @@ def sliding_window_inference(
         image = image[None]
     if image.ndim != 5 or image.shape[0] != 1:
         raise ValueError(f"image must be (1, C, X, Y, Z) or (C, X, Y, Z), got {tuple(image.shape)}")
-    roi = tuple(int(r) for r in _triple(roi_size))
-    margin = tuple(int(m) for m in _triple(margin))
+    roi = as_triple(roi_size, int)
+    margin = as_triple(margin, int)
     tile = tuple(r - 2 * m for r, m in zip(roi, margin))
     if min(tile) < 1:
         raise ValueError(f"window {roi} leaves no output with margin {margin}")

@@ -8,7 +8,10 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
+from brainmri.core.geometry import as_triple
 from brainmri.core.tasks import Task
+
+from .labels import dataset_labels, task_classes
 
 if TYPE_CHECKING:  # pragma: no cover
     import torch
@@ -26,11 +29,6 @@ DEFAULTS: dict[str, Any] = {
     "largest_component": True,
 }
 
-#: Classes and left/right label pairs of each dataset layout (DESIGN.md, "Label conventions").
-DATASET_CLASSES = {
-    "adni": ({"1": "left", "2": "right"}, [[1, 2]]),
-    "msd": ({"1": "anterior", "2": "posterior"}, []),
-}
 
 
 class HippocampusTask(Task):
@@ -57,13 +55,13 @@ class HippocampusTask(Task):
 
     def prepare(self, options: dict, train_subjects: list) -> dict:
         cfg = {**DEFAULTS, **{k: v for k, v in options.items() if v is not None}}
-        classes, pairs = DATASET_CLASSES.get(str(cfg.get("dataset", "adni")), DATASET_CLASSES["adni"])
-        cfg.setdefault("classes", classes)
-        cfg.setdefault("lr_pairs", pairs)
+        classes, pairs = dataset_labels(cfg.get("dataset", "adni"))
+        cfg.setdefault("classes", {str(k): v for k, v in classes.items()})  # as config.json stores them
+        cfg.setdefault("lr_pairs", [list(p) for p in pairs])
         for key in ("patch_size", "inference_roi"):
             size = cfg[key]
             if size is not None:
-                cfg[key] = [int(v) for v in ([size] * 3 if isinstance(size, (int, float)) else size)]
+                cfg[key] = list(as_triple(size, int))
         if cfg["class_weights"] is not None:
             cfg["class_weights"] = [float(w) for w in cfg["class_weights"]]
             if len(cfg["class_weights"]) != len(cfg["classes"]) + 1:
@@ -74,7 +72,7 @@ class HippocampusTask(Task):
         return grid.labels.to(grid.image.device)
 
     def out_features(self, task_config: dict) -> int:
-        return len(task_config.get("classes", {"1": "left", "2": "right"})) + 1
+        return len(task_classes(task_config)) + 1
 
     def build_model(self, model_config: dict):
         from .models import build_segmentation_model
@@ -82,6 +80,12 @@ class HippocampusTask(Task):
         return build_segmentation_model(
             model_config["arch"], int(model_config["out_features"]), **model_config.get("options", {})
         )
+
+    def predictor(self, model, pipeline_config, task_config: dict, device=None):
+        """The whole scan on the grid covering it, as ``predict`` feeds it (:class:`.inference.WholeScanPredictor`)."""
+        from .inference import Segmenter, WholeScanPredictor
+
+        return WholeScanPredictor(Segmenter(model, pipeline_config, task_config, device=device))
 
     def gradcam_layer(self, arch: str) -> str:
         return {"vt1-unet": "down.2", "unet": "net.encoder.layer4"}.get(arch, "")

@@ -69,7 +69,7 @@ class SegmentTrainer(Trainer):
             device=self.device,
         )
 
-    def _validate(self, loader) -> dict:
+    def validate(self, loader) -> dict:
         from .inference import Segmenter
         from .losses import probability_loss
 

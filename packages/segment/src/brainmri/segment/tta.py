@@ -7,6 +7,8 @@ from collections.abc import Callable, Sequence
 
 import torch
 
+from .labels import HIPPOCAMPUS_LR_PAIRS
+
 #: ``--tta`` choices: no mirroring, the left-right mirror only, or all 8 axis combinations.
 TTA_MODES = ("none", "flip-x", "all")
 
@@ -35,7 +37,7 @@ def swap_channels(tensor: torch.Tensor, pairs: Sequence[Sequence[int]]) -> torch
 def mirror_tta(
     predictor: Callable[[torch.Tensor], torch.Tensor],
     mode: str = "flip-x",
-    lr_pairs: Sequence[Sequence[int]] = ((1, 2),),
+    lr_pairs: Sequence[Sequence[int]] = HIPPOCAMPUS_LR_PAIRS,
 ) -> Callable[[torch.Tensor], torch.Tensor]:
     """A predictor that averages ``predictor`` over mirrored copies of its input.
 

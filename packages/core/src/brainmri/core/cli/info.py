@@ -6,7 +6,8 @@ import json
 
 import click
 
-from ._common import expand_scans, handle_errors, on_error_option, run_batch
+from ..batch import expand_scans, run_batch
+from .options import handle_errors, on_error_option
 
 
 def describe(path) -> dict:

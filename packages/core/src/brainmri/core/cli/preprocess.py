@@ -4,18 +4,15 @@ from __future__ import annotations
 
 import click
 
-from ._common import (
+from .options import (
     device_option,
-    empty_share,
-    expand_scans,
+    glob_option,
     handle_errors,
     on_error_option,
-    run_batch,
-    shard_name,
+    shape_option,
     shard_option,
-    take_shard,
+    spacing_option,
 )
-from .glob_option import glob_option
 
 
 @click.command("preprocess", short_help="Resample scans onto a model grid in one interpolation.")
@@ -23,8 +20,8 @@ from .glob_option import glob_option
 @click.option("-o", "--out", "out_dir", required=True, type=click.Path(file_okay=False), help="Output folder.")
 @click.option("--preset", type=click.Choice(["default", "vt1"]), default="default", show_default=True,
               help="Pipeline preset (vt1: the reference project's cubic preprocessing).")
-@click.option("--spacing", type=float, default=None, help="Target voxel size in mm (isotropic).")
-@click.option("--shape", type=int, nargs=3, default=None, help="Target grid shape X Y Z.")
+@spacing_option(help="Target voxel size in mm: X Y Z, or one value (isotropic).")
+@shape_option(help="Target grid shape in voxels: X Y Z, or one value for all axes.")
 @click.option("--mask-dir", type=click.Path(file_okay=False), default=None,
               help="Folder of brain masks <name>_mask.nii.gz: output is brain only.")
 @click.option("--skull-strip", is_flag=True, help="Compute missing brain masks with HD-BET (cached in --mask-dir "
@@ -43,15 +40,16 @@ def command(scans, out_dir, preset, spacing, shape, mask_dir, skull_strip, devic
     import json
     from pathlib import Path
 
-    from .._atomic import write_text_atomic
+    from ..atomic import write_text_atomic
+    from ..batch import run_batch, shard_name, shard_scans
     from ..errors import ScanError
     from ..io import load_volume, save_volume, scan_stem
     from ..pipeline import Pipeline, PipelineConfig
     from ..pipeline.config import AugmentConfig
 
     out = Path(out_dir)
-    paths = take_shard(expand_scans(scans, glob), shard)
-    if empty_share(paths, shard):
+    paths = shard_scans(scans, shard, glob)
+    if not paths:
         return
     overrides = {"augment": AugmentConfig()}  # preprocess never augments: preprocess.json says so
     if spacing is not None:

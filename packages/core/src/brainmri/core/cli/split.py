@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import click
 
-from ._common import handle_errors
+from .options import handle_errors
 
 
 def _summary(records) -> str:

@@ -12,14 +12,13 @@ counts as done when any report in the folder has its row, whatever the sharding 
 from __future__ import annotations
 
 import csv
-import io
 import os
 import warnings
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from .._atomic import remove_stale_parts
+from ..atomic import remove_stale_parts
 from ..errors import BrainmriError
 from ..io import scan_stem
 from .qc import MaskQCWarning
@@ -61,13 +60,9 @@ def read_reports(out_dir: str | os.PathLike) -> dict[str, dict]:
 
 def write_report(path: str | os.PathLike, rows: Iterable[dict]) -> None:
     """Write ``skullstrip.csv`` atomically (the whole file)."""
-    from .._atomic import write_text_atomic
+    from ..atomic import write_csv_atomic
 
-    buf = io.StringIO()
-    writer = csv.DictWriter(buf, fieldnames=COLUMNS, extrasaction="ignore", lineterminator="\n")
-    writer.writeheader()
-    writer.writerows(rows)
-    write_text_atomic(path, buf.getvalue())
+    write_csv_atomic(path, rows, COLUMNS, float_format=None)
 
 
 def _shape_on_disk(path: Path) -> tuple[int, ...]:
@@ -147,7 +142,7 @@ def run_skullstrip(
     Returns:
         :class:`SkullstripSummary`.
     """
-    from ..cli._common import run_batch
+    from ..batch import run_batch
     from ..io import load_volume, save_volume
     from .predict import BrainExtractor, default_mode
 

@@ -5,19 +5,8 @@ from __future__ import annotations
 from dataclasses import asdict, dataclass, field, fields, replace
 from typing import Any
 
-from ..geometry import CENTRE_CONVENTIONS
+from ..geometry import CENTRE_CONVENTIONS, as_triple
 from ..resample import MODES
-
-
-def _triple(value, cast):
-    if isinstance(value, (int, float)):
-        return (cast(value),) * 3
-    value = tuple(cast(v) for v in value)
-    if len(value) == 1:
-        return value * 3
-    if len(value) != 3:
-        raise ValueError(f"expected one or three values, got {value}")
-    return value
 
 
 @dataclass(frozen=True)
@@ -82,8 +71,8 @@ class PipelineConfig:
     augment: AugmentConfig = field(default_factory=AugmentConfig)
 
     def __post_init__(self) -> None:
-        object.__setattr__(self, "spacing", _triple(self.spacing, float))
-        object.__setattr__(self, "shape", _triple(self.shape, int))
+        object.__setattr__(self, "spacing", as_triple(self.spacing, float))
+        object.__setattr__(self, "shape", as_triple(self.shape, int))
         if isinstance(self.augment, dict):
             object.__setattr__(self, "augment", _augment_from_dict(self.augment))
         if self.clip_percentiles is not None:

@@ -9,7 +9,7 @@ from pathlib import Path
 
 import numpy as np
 
-from .._atomic import write_bytes_atomic, write_text_atomic
+from ..atomic import write_bytes_atomic, write_text_atomic
 from ..errors import DatasetError
 from ..io import save_volume, scan_stem
 from .phantom import Phantom

@@ -8,7 +8,7 @@ import os
 
 import numpy as np
 
-from .._atomic import write_text_atomic
+from ..atomic import write_text_atomic
 from ..io import save_volume
 from ..volume import Volume
 from ._common import demographics, finish, prepare_root, progress, write_scan

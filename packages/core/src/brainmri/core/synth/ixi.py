@@ -9,7 +9,7 @@ import os
 
 import numpy as np
 
-from .._atomic import atomic_path, write_text_atomic
+from ..atomic import atomic_path, write_text_atomic
 from ._common import demographics, finish, prepare_root, progress, write_scan
 from .phantom import make_phantom
 

@@ -7,7 +7,7 @@ import os
 
 import numpy as np
 
-from .._atomic import write_text_atomic
+from ..atomic import write_text_atomic
 from ..io import save_volume
 from ._common import demographics, finish, prepare_root, progress, write_appledouble
 from .phantom import ORIENTATIONS, grid_affine, make_phantom, phantom_anatomy

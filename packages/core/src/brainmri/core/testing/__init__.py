@@ -274,3 +274,31 @@ def torchrun_matches_single_process(module: str, args: list[str], tmp_path: str 
         for column in columns:
             assert float(a[column]) == pytest.approx(float(b[column]), rel=rel), (a["epoch"], column)
     return ddp, single
+
+
+def phantoms_train_alike_under_torchrun(module: str, tmp_path: str | os.PathLike,
+                                        shape: tuple[str, ...] = ("32",)) -> tuple[Path, Path]:
+    """:func:`torchrun_matches_single_process` for ``MODULE train`` on 12 phantoms of 6 mm.
+
+    Two ranks with a batch of 2 against one process with a batch of 4: 8 training subjects,
+    two steps per epoch, no padding by the distributed sampler (checked).
+
+    Args:
+        module: A module built with ``add_task_commands`` (``brainmri.classify``...).
+        tmp_path: Folder for the data and the two runs.
+        shape: The ``--shape`` values.
+
+    Returns:
+        ``(ddp_run, single_run)`` folders.
+    """
+    import json
+
+    from ..synth.table import write_phantom_table
+
+    table = write_phantom_table(Path(tmp_path) / "data", n=12, seed=7, spacing=6.0, orientation=None)
+    args = ["train", "--dataset", "table", "--root", str(table), "--arch", "resnet3d", "--spacing", "6",
+            "--shape", *shape, "--epochs", "2", "--no-augment", "--dropout", "0", "--device", "cpu", "--quiet",
+            "--patience", "0", "--val", "0.17", "--test", "0.17"]
+    ddp, single = torchrun_matches_single_process(module, args, tmp_path, nproc=2, batch_size=2)
+    assert len(json.loads((ddp / "split.json").read_text())["train"]) == 8
+    return ddp, single

@@ -9,7 +9,7 @@ from typing import Any
 
 import torch
 
-from .._atomic import atomic_path
+from ..atomic import atomic_path
 from ..errors import BrainmriError
 
 

@@ -13,38 +13,19 @@ from collections.abc import Callable, Sequence
 
 import click
 
-from ..cli._common import (
+from ..batch import shard_name
+from ..cli.options import (
+    TRAIN_OPTION_NAMES,
+    apply_options,
     device_option,
-    empty_share,
-    expand_scans,
+    glob_option,
     handle_errors,
     on_error_option,
-    shard_name,
+    shape_option,
     shard_option,
-    take_shard,
+    spacing_option,
+    train_options,
 )
-from ..cli.glob_option import glob_option
-
-#: Names of the generic train options (everything else is a task option).
-_GENERIC = {
-    "dataset", "root", "metadata", "mask_dir", "out", "arch", "preset", "spacing", "shape", "epochs", "batch_size",
-    "lr", "weight_decay", "scheduler", "patience", "accumulate", "augment", "device", "seed", "split_file", "val",
-    "test", "resume", "num_workers", "cache_dir", "amp", "dropout", "monitor", "quiet",
-}
-
-
-def _apply(options: Sequence[Callable], func: Callable) -> Callable:
-    for option in reversed(list(options)):
-        func = option(func)
-    return func
-
-
-def _triple(ctx, param, value):
-    if value is None or len(value) == 0:
-        return None
-    if len(value) not in (1, 3):
-        raise click.BadParameter("give one value or three (X Y Z)")
-    return tuple(value) * (3 // len(value))
 
 
 def _train_command(task_name: str, task_options: Sequence[Callable], architectures, default_arch) -> click.Command:
@@ -80,7 +61,7 @@ def _train_command(task_name: str, task_options: Sequence[Callable], architectur
         run = run_train(
             task, kw["out"], dataset=kw["dataset"], root=kw["root"], metadata=kw["metadata"], mask_dir=kw["mask_dir"],
             arch=kw["arch"], preset=kw["preset"], spacing=kw["spacing"], shape=kw["shape"], train_config=config,
-            task_options={k: v for k, v in kw.items() if k not in _GENERIC},
+            task_options={k: v for k, v in kw.items() if k not in TRAIN_OPTION_NAMES},
             model_options={} if kw["dropout"] is None else {"dropout": kw["dropout"]},
             split_file=kw["split_file"], val=kw["val"], test=kw["test"], device=kw["device"],
             cache_dir=kw["cache_dir"], progress=not kw["quiet"])
@@ -88,51 +69,11 @@ def _train_command(task_name: str, task_options: Sequence[Callable], architectur
             click.echo(f"run complete: {run.path}", err=True)
 
     options = [
-        click.option("--dataset", type=click.Choice(["ixi", "adni", "msd", "table", "bids"]),
-                     help="Layout of --root (table: a CSV/TSV with image and target columns). "
-                          "[required unless --resume]"),
-        click.option("--root", type=click.Path(exists=True),
-                     help="Dataset folder (or the table file). [required unless --resume]"),
-        click.option("--metadata", type=click.Path(exists=True), help="Demographics file (IXI.xls/CSV...)."),
-        click.option("--mask-dir", type=click.Path(exists=True, file_okay=False),
-                     help="Brain masks: train on brain-extracted input (scan x mask)."),
-        click.option("--out", type=click.Path(), help="Run folder to create. [required unless --resume]"),
-        click.option("--resume", type=click.Path(exists=True, file_okay=False),
-                     help="Continue this run from its last checkpoint (other options come from its config)."),
-        click.option("--arch", type=click.Choice(list(architectures)), default=default_arch, show_default=True),
-        click.option("--preset", type=click.Choice(["default", "vt1"]), default="default", show_default=True,
-                     help="Pipeline preset (vt1: the reference project's preprocessing)."),
-        click.option("--spacing", type=float, multiple=True, callback=_triple,
-                     help="Voxel size in mm (1 or 3 values) [planned from the data and the device: the finest "
-                          "whose grid covers the heads within the device's budget, e.g. 4 mm on CPU, 2 mm on CUDA]."),
-        click.option("--shape", type=int, multiple=True, callback=_triple,
-                     help="Grid shape (1 or 3 values) [planned: the median field of view at that voxel size]."),
-        click.option("--epochs", type=int, default=20, show_default=True),
-        click.option("--batch-size", type=int, default=8, show_default=True, help="Per process."),
-        click.option("--lr", type=float, default=1e-3, show_default=True),
-        click.option("--weight-decay", type=float, default=1e-4, show_default=True),
-        click.option("--scheduler", type=click.Choice(["cosine", "plateau", "none"]), default="cosine",
-                     show_default=True),
-        click.option("--patience", type=int, default=10, show_default=True, help="Early stopping (0: off)."),
-        click.option("--accumulate", type=int, default=1, show_default=True, help="Gradient accumulation steps."),
-        click.option("--amp", type=click.Choice(["auto", "bf16", "off"]), default="auto", show_default=True,
-                     help="auto: bf16 autocast on CUDA only."),
-        click.option("--augment/--no-augment", default=True, show_default=True),
-        click.option("--dropout", type=float, default=None, help="Dropout before the head (architecture default)."),
-        click.option("--monitor", default=None, help="Metric for the best checkpoint (default: the task's)."),
-        device_option,
-        click.option("--seed", type=int, default=0, show_default=True),
-        click.option("--split-file", type=click.Path(exists=True, dir_okay=False),
-                     help="Split JSON (brainmri-core split); default: a seeded stratified split."),
-        click.option("--val", type=float, default=0.15, show_default=True),
-        click.option("--test", type=float, default=0.15, show_default=True),
-        click.option("--num-workers", type=int, default=0, show_default=True, help="Decoding worker processes."),
-        click.option("--cache-dir", type=click.Path(file_okay=False), help="Disk cache of decoded scans."),
-        click.option("--quiet", is_flag=True, help="No progress bars."),
+        *train_options(architectures=architectures, default_arch=default_arch),
         *task_options,
     ]
-    return click.command("train", short_help="Train a model and write a run folder.")(
-        handle_errors(_apply(options, train)))
+    command = click.command("train", short_help="Train a model and write a run folder.")
+    return command(handle_errors(apply_options(options, train)))
 
 
 def _evaluate_command(task_name: str) -> click.Command:
@@ -168,8 +109,8 @@ def _predict_command(task_name: str) -> click.Command:
     @click.option("--arch", default="vt1", show_default=True, help="Architecture of --checkpoint.")
     @click.option("--preset", type=click.Choice(["default", "vt1"]), default="vt1", show_default=True,
                   help="Pipeline of --checkpoint.")
-    @click.option("--spacing", type=float, multiple=True, callback=_triple, help="Grid of --checkpoint (mm).")
-    @click.option("--shape", type=int, multiple=True, callback=_triple, help="Grid shape of --checkpoint.")
+    @spacing_option(help="Grid of --checkpoint: voxel size in mm (X Y Z or one value).")
+    @shape_option(help="Grid of --checkpoint: shape in voxels (X Y Z or one value).")
     @click.option("--brain", is_flag=True, help="--checkpoint takes brain-extracted input.")
     @click.option("--mask-dir", type=click.Path(exists=True, file_okay=False), help="Brain masks of the scans.")
     @click.option("--skull-strip", is_flag=True, help="Compute brain masks with HD-BET (brainmri-core[hdbet]).")
@@ -187,6 +128,7 @@ def _predict_command(task_name: str) -> click.Command:
         import sys
         from pathlib import Path
 
+        from ..batch import empty_share, expand_scans, take_shard
         from ..errors import BrainmriError
         from ..tasks import get_task
         from .predict import predict_scans
@@ -207,7 +149,7 @@ def _predict_command(task_name: str) -> click.Command:
             raise BrainmriError("no scans given")
         if truth and len(truth) != len(scans):
             raise BrainmriError(f"got {len(truth)} --true values for {len(scans)} scans; give one per scan")
-        scans, truth = take_shard(scans, shard), take_shard(truth, shard)
+        truth, scans = take_shard(truth, shard), take_shard(scans, shard)
         if empty_share(scans, shard):
             return
         if checkpoint is not None:

@@ -1,9 +1,11 @@
-"""The tasks demo: brief sex and age training on synthetic phantoms, full head vs brain only.
+"""The tasks demo: brief training on synthetic phantoms, full head vs brain only.
 
 ``demo_tasks(out_dir)`` writes synthetic phantoms (anatomy depends on sex and age), trains
-each installed task (``sex``, ``age``) twice - on the full head and on brain-extracted
-input (``--mask-dir``) - evaluates the held-out subjects and writes ``report.md`` with the
-metrics (95% bootstrap intervals), a ROC curve and a predicted-vs-true age plot.
+each installed task that has demo settings (``Task.demo``: sex, age) twice - on the full head
+and on brain-extracted input (``--mask-dir``) - evaluates the held-out subjects and writes
+``report.md`` with the metrics (95% bootstrap intervals) and each task's own figures
+(``Task.demo_report``: a ROC curve in brainmri-classify, predicted vs true age in
+brainmri-regress).
 """
 
 from __future__ import annotations
@@ -13,69 +15,7 @@ import json
 import os
 from pathlib import Path
 
-from .._atomic import write_text_atomic
-
-#: (task, architecture, task options, batch size) trained by the demo.
-DEMO_TASKS = (("sex", "vt1", {}, 4), ("age", "vt1", {"loss": "mse"}, 2))
-
-
-def _bias_notes(out, name: str, metrics_by_variant) -> dict:
-    """The bias corrections that were not applied (``calibration.json`` notes), per variant."""
-    import json
-
-    notes = {}
-    for variant in metrics_by_variant:
-        path = out / f"{name}_{variant.replace(' ', '_')}" / "calibration.json"
-        if path.is_file():
-            data = json.loads(path.read_text())
-            # not applied: a note in "age_bias", or (correction opt-in) a fit kept aside with its note
-            bias = data.get("age_bias") or data.get("age_bias_fitted_not_applied") or {}
-            if "note" in bias:
-                notes[variant] = bias
-    return notes
-
-
-def _plot_roc(rows_by_variant: dict, path: Path) -> None:
-    import matplotlib
-
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
-
-    from ..metrics import roc_auc, roc_curve
-
-    fig, ax = plt.subplots(figsize=(4.5, 4.5))
-    for variant, rows in rows_by_variant.items():
-        y = [int(r["target"]) for r in rows]
-        p = [float(r["prob_female"]) for r in rows]
-        fpr, tpr = roc_curve(y, p)
-        ax.plot(fpr, tpr, label=f"{variant} (AUC {roc_auc(y, p):.2f})")
-    ax.plot([0, 1], [0, 1], "k:", lw=1)
-    ax.set(xlabel="false positive rate", ylabel="true positive rate", title="sex: ROC on held-out phantoms")
-    ax.legend(loc="lower right")
-    fig.tight_layout()
-    fig.savefig(path, dpi=100)
-    plt.close(fig)
-
-
-def _plot_age(rows_by_variant: dict, path: Path) -> None:
-    import matplotlib
-
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
-
-    fig, ax = plt.subplots(figsize=(4.5, 4.5))
-    lo, hi = 100.0, 0.0
-    for variant, rows in rows_by_variant.items():
-        y = [float(r["target"]) for r in rows]
-        p = [float(r["pred_age_uncorrected"]) for r in rows]
-        ax.scatter(y, p, label=variant, s=18)
-        lo, hi = min(lo, *y, *p), max(hi, *y, *p)
-    ax.plot([lo, hi], [lo, hi], "k:", lw=1)
-    ax.set(xlabel="true age (years)", ylabel="predicted age (years)", title="age on held-out phantoms")
-    ax.legend(loc="upper left")
-    fig.tight_layout()
-    fig.savefig(path, dpi=100)
-    plt.close(fig)
+from ..atomic import write_text_atomic
 
 
 def _fmt(metric) -> str:
@@ -87,7 +27,7 @@ def _fmt(metric) -> str:
 
 def demo_tasks(out_dir: str | os.PathLike, scan: str | os.PathLike | None = None, subjects: int = 48,
                epochs: int = 15, device: str = "auto", progress: bool = True) -> Path:
-    """Train the sex and age tasks briefly on phantoms (full head and brain only) and report.
+    """Train each installed task with demo settings briefly on phantoms (full head, brain only); report.
 
     Args:
         out_dir: Folder for the data, the four runs, the plots and ``report.md``.
@@ -101,8 +41,8 @@ def demo_tasks(out_dir: str | os.PathLike, scan: str | os.PathLike | None = None
     Returns:
         The path of ``report.md``.
     """
+    from ..synth.table import write_phantom_table
     from ..tasks import available_tasks, get_task
-    from .synthdata import write_phantom_table
     from .trainer import TrainConfig
     from .workflow import train
 
@@ -112,15 +52,14 @@ def demo_tasks(out_dir: str | os.PathLike, scan: str | os.PathLike | None = None
              f"{subjects} synthetic head phantoms (sex and age change the anatomy), random orientations, "
              f"4 mm voxels; VT1 network at 6 mm/32^3, {epochs} epochs, seeded split 60/20/20. "
              "Metrics on the held-out test subjects with 95% bootstrap intervals.", ""]
-    installed = set(available_tasks())
-    for name, arch, options, batch in DEMO_TASKS:
-        if name not in installed:
-            lines += [f"## {name}", "", f"(task {name!r} not installed: skipped)", ""]
-            continue
+    for name in available_tasks():
         task = get_task(name)
-        rows_by_variant, metrics_by_variant = {}, {}
+        if task.demo is None:
+            continue
+        arch, options, batch = task.demo
+        rows_by_variant, metrics_by_variant, runs = {}, {}, {}
         for variant, mask_dir in (("full head", None), ("brain only", table.parent / "masks")):
-            run_dir = out / f"{name}_{variant.replace(' ', '_')}"
+            run_dir = runs[variant] = out / f"{name}_{variant.replace(' ', '_')}"
             if not (run_dir / "metrics.json").is_file():
                 train(task, run_dir, dataset="table", root=table, mask_dir=mask_dir, arch=arch, spacing=6.0, shape=32,
                       train_config=TrainConfig(epochs=epochs, batch_size=batch, lr=3e-3, patience=0, augment=False),
@@ -138,17 +77,7 @@ def demo_tasks(out_dir: str | os.PathLike, scan: str | os.PathLike | None = None
             if any(k in m.get("before_bias_correction", {}) for m in metrics_by_variant.values()):
                 values = [m.get("before_bias_correction", m).get(k) for m in metrics_by_variant.values()]
                 lines.append(f"| {k} (before bias correction) | " + " | ".join(map(_fmt, values)) + " |")
-        if name == "sex":
-            _plot_roc(rows_by_variant, out / "roc_sex.png")
-            lines += ["", "![ROC](roc_sex.png)", ""]
-        else:
-            _plot_age(rows_by_variant, out / "age_pred_vs_true.png")
-            notes = [f"{variant}: {c['note']}" for variant, c in _bias_notes(out, name, metrics_by_variant).items()]
-            lines += ["", "Age metrics of the network's own predictions: the linear age-bias correction is "
-                      "opt-in (`--bias-correction`); when asked for, it is fitted on the validation split and "
-                      "applied only where the slope's 95% interval lies above 0.1 (it divides by the slope).",
-                      *[f"- {n}" for n in notes], "",
-                      "![predicted vs true age](age_pred_vs_true.png)", ""]
+        lines += task.demo_report(out, runs, rows_by_variant)
         if scan is not None:
             from .predict import predict_scans
 

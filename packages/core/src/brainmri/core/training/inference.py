@@ -2,23 +2,14 @@
 
 from __future__ import annotations
 
-import contextlib
 import math
 import sys
 
 import numpy as np
 import torch
 
+from ..devices import autocast_context
 from .distributed import DistInfo, gather_objects
-
-
-def autocast_context(device: torch.device, amp: str = "auto"):
-    """bf16 autocast on CUDA (``auto`` or ``bf16``); nothing on CPU or with ``off``."""
-    if amp == "off" or (amp == "auto" and device.type != "cuda"):
-        return contextlib.nullcontext()
-    if amp not in ("auto", "bf16"):
-        raise ValueError(f"amp must be auto, bf16 or off, got {amp!r}")
-    return torch.autocast(device_type=device.type, dtype=torch.bfloat16)
 
 
 def _target_value(value):

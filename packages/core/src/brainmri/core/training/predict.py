@@ -102,17 +102,16 @@ def predict_scans(
         progress: Progress bar.
 
     Returns:
-        A :class:`~brainmri.core.cli._common.BatchReport` whose ``done`` holds one row (dict) per scan.
+        A :class:`~brainmri.core.batch.BatchReport` whose ``done`` holds one row (dict) per scan.
     """
     import torch
 
-    from ..cli._common import run_batch
+    from ..batch import run_batch
     from ..datasets import MaskFinder
-    from ..devices import resolve_device
+    from ..devices import autocast_context, resolve_device
     from ..io import load_volume
-    from ..pipeline import Pipeline, PipelineConfig
+    from ..pipeline import PipelineConfig
     from ..tasks import load_run
-    from .inference import autocast_context
 
     dev = resolve_device(device)
     calibration = None
@@ -126,7 +125,7 @@ def predict_scans(
         model = model.to(dev).eval()
     else:
         raise BrainmriError("give a run folder or --checkpoint FILE.pth")
-    pipeline = Pipeline(pipeline_config, device=dev)
+    predictor = task.predictor(model, pipeline_config, task_config, dev)
     finder = MaskFinder(mask_dir) if mask_dir is not None else None
     scans = [Path(s) for s in scans]
     if targets is not None and len(targets) not in (0, len(scans)):
@@ -138,7 +137,7 @@ def predict_scans(
         mask, how = _mask_for(volume, path, finder, skull_strip, dev) if pipeline_config.needs_mask else (None, "")
         if how.startswith("already"):
             notes.append(f"{path.name}: input is already skull-stripped (detected); used as it is")
-        grid = pipeline.preprocess(volume, mask)
+        grid = predictor.prepare(volume, mask)
         with torch.inference_mode(), autocast_context(dev):
             out = model(grid.image.float()).float().cpu()
         decoded = task.decode(out, task_config, calibration)

@@ -17,14 +17,13 @@ Every file is written atomically.
 from __future__ import annotations
 
 import csv
-import io
 import json
 import os
 from collections.abc import Iterable
 from pathlib import Path
 from typing import Any
 
-from .._atomic import write_text_atomic
+from ..atomic import write_csv_atomic, write_text_atomic
 from ..errors import BrainmriError
 
 
@@ -139,31 +138,14 @@ class RunDir:
             return list(csv.DictReader(fh))
 
     def write_csv(self, path: Path, rows: Iterable[dict], columns: list[str] | None = None) -> Path:
-        """Write rows (dicts) as CSV atomically; columns default to the union in first-seen order."""
-        rows = list(rows)
-        if columns is None:
-            columns = []
-            for row in rows:
-                columns += [k for k in row if k not in columns]
-        buf = io.StringIO()
-        writer = csv.DictWriter(buf, fieldnames=columns, extrasaction="ignore", lineterminator="\n")
-        writer.writeheader()
-        for row in rows:
-            writer.writerow({k: _csv_value(row.get(k)) for k in columns})
-        write_text_atomic(path, buf.getvalue())
-        return path
+        """Write rows (dicts) as CSV atomically (:func:`~brainmri.core.atomic.write_csv_atomic`)."""
+        return write_csv_atomic(path, rows, columns)
 
     def update_predictions(self, split: str, rows: list[dict]) -> Path:
         """Replace the rows of ``split`` in predictions.csv, keeping the other splits."""
         kept = [r for r in self.read_csv(self.predictions_path) if r.get("split") != split]
         new = [{"split": split, **r} for r in rows]
         return self.write_csv(self.predictions_path, kept + new)
-
-
-def _csv_value(value):
-    if isinstance(value, float):
-        return "" if value != value else f"{value:.6g}"
-    return "" if value is None else value
 
 
 def _json_default(value):

@@ -19,11 +19,12 @@ from typing import Any
 import numpy as np
 import torch
 
+from ..devices import autocast_context
 from ..loading import make_loader
 from ..pipeline import Pipeline, PipelineConfig
 from .checkpoints import load_checkpoint, model_state, save_checkpoint
 from .distributed import DistInfo, barrier, init_distributed, reduce_sums
-from .inference import autocast_context, predict_records, records_loss
+from .inference import predict_records, records_loss
 from .logging import RunLogger
 from .rundir import RunDir
 
@@ -197,7 +198,7 @@ class Trainer:
                 row = {"epoch": epoch, "lr": self.optimizer.param_groups[0]["lr"]}
                 row.update(self._train_epoch(train_loader, epoch))
                 if val_loader is not None:
-                    row.update(self._validate(val_loader))
+                    row.update(self.validate(val_loader))
                 self._end_epoch(epoch, row, logger)
             if not self.state["finished"]:
                 self.state["finished"] = True
@@ -260,7 +261,11 @@ class Trainer:
             "peak_mem_mb": _peak_memory_mb(self.device),
         }
 
-    def _validate(self, loader) -> dict:
+    def validate(self, loader) -> dict:
+        """One pass over the validation loader: the ``val_*`` columns of the epoch's log row.
+
+        A hook: a task's trainer overrides it (segmentation validates whole volumes).
+        """
         records = predict_records(self.task, self.net, self.pipeline, loader, self.task_config, self.config.amp,
                                   self.dist, progress=self.progress, desc="validate")
         row = {"val_loss": records_loss(self.task, records, self.task_config)}

@@ -1,8 +1,11 @@
-"""Pieces every brainmri command shares: options, batch running with --on-error, errors."""
+"""Batch engine of every command that processes many scans: scan expansion, sharding, --on-error.
+
+No click here: a library call (``run_batch(scans, func, on_error="skip")``) gets the same
+policy as the command line. Messages go to stderr.
+"""
 
 from __future__ import annotations
 
-import functools
 import os
 import sys
 from collections.abc import Callable, Iterable
@@ -10,58 +13,10 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TypeVar
 
-import click
-
-from ..errors import BrainmriError
+from .errors import BrainmriError
 
 T = TypeVar("T")
 R = TypeVar("R")
-
-def _parse_device(ctx, param, value):
-    from ..devices import parse_device
-
-    try:
-        return parse_device(value)
-    except BrainmriError as exc:
-        raise click.BadParameter(str(exc)) from None
-
-
-device_option = click.option(
-    "--device",
-    default="auto",
-    show_default=True,
-    callback=_parse_device,
-    help="auto (CUDA when present, else CPU), cpu, cuda or cuda:N.",
-)
-on_error_option = click.option(
-    "--on-error",
-    type=click.Choice(["fail", "skip"]),
-    default="fail",
-    show_default=True,
-    help="fail: stop at the first bad input (exit 1). skip: report it, go on with the rest.",
-)
-
-
-def _parse_shard(ctx, param, value):
-    if value is None:
-        return None
-    try:
-        index, count = (int(part) for part in value.split("/"))
-    except ValueError:
-        raise click.BadParameter(f"{value!r}: give I/N, e.g. 2/4 for the second of four shares") from None
-    if count < 1 or not 1 <= index <= count:
-        raise click.BadParameter(f"{value!r}: need 1 <= I <= N")
-    return index, count
-
-
-shard_option = click.option(
-    "--shard",
-    callback=_parse_shard,
-    metavar="I/N",
-    help="Process only share I of N of the scans (the I-th, then every N-th after it), e.g. one "
-         "process per GPU or machine: run I = 1..N with the same arguments and output folder. "
-         "Outputs are the same as one process's; tables get a .shardIofN suffix.",
-)
 
 
 def take_shard(items: Iterable[T], shard: tuple[int, int] | None) -> list[T]:
@@ -74,7 +29,7 @@ def empty_share(items: list, shard: tuple[int, int] | None) -> bool:
     """True (after saying so on stderr) when share ``shard`` got no scans: more shares than scans."""
     if items or shard is None:
         return False
-    click.echo(f"share {shard[0]}/{shard[1]} has no scans", err=True)
+    print(f"share {shard[0]}/{shard[1]} has no scans", file=sys.stderr)
     return True
 
 
@@ -86,29 +41,6 @@ def shard_name(name: str, shard: tuple[int, int] | None) -> str:
     return f"{stem}.shard{shard[0]}of{shard[1]}{dot}{ext}" if dot else f"{name}.shard{shard[0]}of{shard[1]}"
 
 
-def echo_error(message: str) -> None:
-    """Print one error line to stderr."""
-    click.echo(f"error: {message}", err=True)
-
-
-def handle_errors(func: Callable) -> Callable:
-    """Turn :class:`BrainmriError` into one line on stderr and exit code 1 (no traceback);
-    Python warnings become one ``warning:`` line each (:mod:`brainmri.core.warnlines`)."""
-
-    @functools.wraps(func)
-    def wrapper(*args, **kwargs):
-        from ..warnlines import clean_warnings
-
-        try:
-            with clean_warnings():
-                return func(*args, **kwargs)
-        except BrainmriError as exc:
-            echo_error(str(exc))
-            sys.exit(1)
-
-    return wrapper
-
-
 @dataclass
 class BatchReport:
     """What a batch command did: results per input and the inputs it skipped."""
@@ -118,11 +50,11 @@ class BatchReport:
 
     def echo_summary(self, what: str = "inputs") -> None:
         """Print ``N done, M skipped`` and one line per skipped input."""
-        from ..wording import counted
+        from .wording import counted
 
-        click.echo(f"{counted(len(self.done), what)} done, {len(self.skipped)} skipped", err=True)
+        print(f"{counted(len(self.done), what)} done, {len(self.skipped)} skipped", file=sys.stderr)
         for name, problem in self.skipped:
-            click.echo(f"  skipped {name}: {problem}", err=True)
+            print(f"  skipped {name}: {problem}", file=sys.stderr)
 
     def conclude(self, what: str = "inputs") -> None:
         """:meth:`echo_summary`, then exit code 1 when inputs were skipped and none was done."""
@@ -144,7 +76,7 @@ def run_batch(
 
     Expected bad input (:class:`BrainmriError`) gives one line naming the item; with
     ``skip`` the batch goes on and the item is listed in the report, with ``fail`` the
-    error propagates (and :func:`handle_errors` turns it into exit code 1). Without a
+    error propagates (and :func:`brainmri.core.cli.options.handle_errors` turns it into exit code 1). Without a
     terminal on stderr (a cluster job's log), each finished item gets one line instead of
     the bar: position, file name, seconds and ``figure(item, result)`` (see
     :mod:`brainmri.core.batchlog`); ``log_lines=False`` for commands whose output is
@@ -152,7 +84,7 @@ def run_batch(
     """
     from tqdm.auto import tqdm
 
-    from ..batchlog import ItemLog, wants_lines
+    from .batchlog import ItemLog, wants_lines
 
     items = list(items)
     report = BatchReport()
@@ -168,7 +100,7 @@ def run_batch(
         except BrainmriError as exc:
             if on_error == "fail":
                 raise
-            echo_error(str(exc))
+            print(f"error: {exc}", file=sys.stderr)
             report.skipped.append((name(item), exc.problem if hasattr(exc, "problem") else str(exc)))
     return report
 
@@ -180,11 +112,24 @@ def expand_scans(paths: Iterable[str | os.PathLike], glob: str | None = None, sk
     ``--on-error`` applies) instead of silently doing nothing. Masks and label maps found in
     folders are skipped with one note each (see :func:`brainmri.core.scanfiles.find_scans`).
     """
-    from ..scanfiles import find_scans
+    from .scanfiles import find_scans
 
     found = find_scans(paths, glob=glob, skip_labels=skip_labels)
     for path, why in found.skipped:
-        click.echo(f"note: skipped {path}: a mask or label map ({why}); name the file to process it", err=True)
+        print(f"note: skipped {path}: a mask or label map ({why}); name the file to process it", file=sys.stderr)
     for path, why in found.flagged:
-        click.echo(f"note: {path} looks like a mask or label map ({why}); processing it as named", err=True)
+        print(f"note: {path} looks like a mask or label map ({why}); processing it as named", file=sys.stderr)
     return found.files
+
+
+def shard_scans(paths: Iterable[str | os.PathLike], shard: tuple[int, int] | None,
+                glob: str | None = None) -> list[Path]:
+    """The scans of share ``shard`` among the arguments ``paths`` (folders expanded, ``glob``
+    filtering what folders give).
+
+    The prologue of every sharded batch command. An empty list means the share got no scans
+    (more shares than scans; said on stderr): the command has nothing to do.
+    """
+    scans = take_shard(expand_scans(paths, glob=glob), shard)
+    empty_share(scans, shard)
+    return scans

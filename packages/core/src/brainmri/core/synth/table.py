@@ -37,9 +37,9 @@ def write_phantom_table(
     Returns:
         The path of ``subjects.csv``.
     """
-    from .._atomic import write_text_atomic
+    from ..atomic import write_text_atomic
     from ..io import save_volume
-    from ..synth.phantom import make_phantom
+    from .phantom import make_phantom
 
     folder = Path(folder)
     rng = np.random.default_rng(seed)

@@ -5,7 +5,7 @@ from __future__ import annotations
 import contextlib
 import os
 import tempfile
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterable, Iterator, Sequence
 from pathlib import Path
 
 
@@ -78,3 +78,45 @@ def write_bytes_atomic(path: str | os.PathLike, data: bytes) -> None:
     """Write ``data`` to ``path`` atomically."""
     with atomic_path(path) as tmp:
         tmp.write_bytes(data)
+
+
+def write_csv_atomic(
+    path: str | os.PathLike,
+    rows: Iterable[dict],
+    columns: Sequence[str] | None = None,
+    float_format: str | None = ".6g",
+) -> Path:
+    """Write rows (dicts) as a CSV file atomically: the one CSV writer of every brainmri output.
+
+    Args:
+        path: The CSV file.
+        rows: One dict per row; keys missing from a row give empty cells, keys not in
+            ``columns`` are left out.
+        columns: Column order; default: the union of the rows' keys in first-seen order.
+        float_format: Format of float cells (NaN is written empty, infinities as ``inf``);
+            None writes floats as ``str`` does.
+
+    Returns:
+        ``path`` as a :class:`~pathlib.Path`.
+    """
+    import csv
+    import io
+
+    rows = list(rows)
+    if columns is None:
+        columns = []
+        for row in rows:
+            columns += [k for k in row if k not in columns]
+
+    def cell(value):
+        if float_format is not None and isinstance(value, float):
+            return "" if value != value else format(value, float_format)
+        return "" if value is None else value
+
+    buf = io.StringIO()
+    writer = csv.DictWriter(buf, fieldnames=list(columns), extrasaction="ignore", lineterminator="\n")
+    writer.writeheader()
+    for row in rows:
+        writer.writerow({k: cell(row.get(k)) for k in columns})
+    write_text_atomic(path, buf.getvalue())
+    return Path(path)
