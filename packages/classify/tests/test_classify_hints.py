@@ -10,8 +10,9 @@ from brainmri.core.testing import blob_volume, write_nifti
 
 
 def _cli(*args):
-    return subprocess.run([sys.executable, "-m", "brainmri.classify", *map(str, args)], capture_output=True,
-                          text=True, timeout=120)
+    return subprocess.run(
+        [sys.executable, "-m", "brainmri.classify", *map(str, args)], capture_output=True, text=True, timeout=120
+    )
 
 
 def test_a_checkpoint_given_as_the_run_gets_the_checkpoint_hint(tmp_path):
@@ -28,5 +29,5 @@ def test_a_checkpoint_given_as_the_run_gets_the_checkpoint_hint(tmp_path):
 def test_train_help_marks_what_is_required():
     text = re.sub(r"\s+", " ", _cli("train", "--help").stdout.split("Options:")[1])
     for option in ("--dataset", "--root", "--out"):
-        after = text[text.index(f"{option} "):]
+        after = text[text.index(f"{option} ") :]
         assert "[required unless --resume]" in after[:220], option

@@ -28,8 +28,9 @@ def scans(tmp_path):
 
 
 def test_without_a_terminal_each_scan_gets_one_line(scans, tmp_path):
-    proc = subprocess.run([*CMD, tmp_path / "in", "-o", tmp_path / "out", *GRID], capture_output=True, text=True,
-                          timeout=300)
+    proc = subprocess.run(
+        [*CMD, tmp_path / "in", "-o", tmp_path / "out", *GRID], capture_output=True, text=True, timeout=300
+    )
     assert proc.returncode == 0, proc.stderr
     lines = [m.groups() for m in map(LINE.match, proc.stderr.splitlines()) if m]
     assert lines == [(str(k + 1), p.name) for k, p in enumerate(scans)], proc.stderr
@@ -38,8 +39,12 @@ def test_without_a_terminal_each_scan_gets_one_line(scans, tmp_path):
 def test_on_a_terminal_the_bar_replaces_the_lines(scans, tmp_path):
     main, secondary = pty.openpty()
     try:
-        proc = subprocess.run([*CMD, tmp_path / "in", "-o", tmp_path / "out", *GRID], stdout=subprocess.PIPE,
-                              stderr=secondary, timeout=300)
+        proc = subprocess.run(
+            [*CMD, tmp_path / "in", "-o", tmp_path / "out", *GRID],
+            stdout=subprocess.PIPE,
+            stderr=secondary,
+            timeout=300,
+        )
         os.close(secondary)
         err = b""
         while True:

@@ -17,8 +17,12 @@ from brainmri.core.wording import rounded
 
 
 def _info(*args):
-    return subprocess.run([sys.executable, "-m", "brainmri.core.cli", "info", *map(str, args)], capture_output=True,
-                          text=True, timeout=120)
+    return subprocess.run(
+        [sys.executable, "-m", "brainmri.core.cli", "info", *map(str, args)],
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
 
 
 def test_info_says_when_an_ras_code_hides_an_oblique_scan(tmp_path):
@@ -41,8 +45,13 @@ def _scripts():
 @pytest.mark.parametrize("script", _scripts())
 def test_help_lists_each_command_with_a_whole_summary(script):
     module = "brainmri.core.cli" if script == "brainmri-core" else script.replace("-", ".")
-    out = subprocess.run([sys.executable, "-m", module, "--help"], capture_output=True, text=True, timeout=60,
-                         env={**os.environ, "COLUMNS": "80"})
+    out = subprocess.run(
+        [sys.executable, "-m", module, "--help"],
+        capture_output=True,
+        text=True,
+        timeout=60,
+        env={**os.environ, "COLUMNS": "80"},
+    )
     assert out.returncode == 0, out.stderr
     commands = out.stdout.split("Commands:")[1].strip().splitlines()
     assert commands
@@ -51,8 +60,9 @@ def test_help_lists_each_command_with_a_whole_summary(script):
 
 
 def test_synth_help_points_where_the_quirks_are_listed():
-    out = subprocess.run([sys.executable, "-m", "brainmri.core.cli", "synth", "--help"], capture_output=True,
-                         text=True, timeout=60)
+    out = subprocess.run(
+        [sys.executable, "-m", "brainmri.core.cli", "synth", "--help"], capture_output=True, text=True, timeout=60
+    )
     text = re.sub(r"\s+", " ", out.stdout)
     assert "see below" not in text
     assert text.index("Quirks:") < text.index("--quirks")  # the listing comes first: "above" is right
@@ -60,10 +70,22 @@ def test_synth_help_points_where_the_quirks_are_listed():
 
 
 def test_tables_on_a_terminal_are_rounded_to_four_places():
-    row = {"file": "a.nii.gz", "prob_female": 0.9512384123456789, "age": 45.123456, "pred": 1, "ok": True,
-           "p": 1.23456e-06}
-    assert rounded(row) == {"file": "a.nii.gz", "prob_female": 0.9512, "age": 45.1235, "pred": 1, "ok": True,
-                            "p": 1.23e-06}
+    row = {
+        "file": "a.nii.gz",
+        "prob_female": 0.9512384123456789,
+        "age": 45.123456,
+        "pred": 1,
+        "ok": True,
+        "p": 1.23456e-06,
+    }
+    assert rounded(row) == {
+        "file": "a.nii.gz",
+        "prob_female": 0.9512,
+        "age": 45.1235,
+        "pred": 1,
+        "ok": True,
+        "p": 1.23e-06,
+    }
     assert abs(rounded(32.51234567) - 40 - rounded(32.51234567 - 40)) < 1e-9  # differences survive
     metrics = {"test": {"auc": {"value": 0.87654321, "ci95": [0.712345678, 0.98765432]}, "n": 14}}
     assert rounded(metrics) == {"test": {"auc": {"value": 0.8765, "ci95": [0.7123, 0.9877]}, "n": 14}}

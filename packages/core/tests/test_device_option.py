@@ -15,8 +15,7 @@ from brainmri.core.testing.devices import BAD_DEVICES, assert_device_rejected
 def scan(tmp_path_factory):
     from brainmri.core.io import save_volume
 
-    return save_volume(blob_volume().data, tmp_path_factory.mktemp("scan") / "head.nii.gz",
-                       affine=blob_volume().affine)
+    return save_volume(blob_volume().data, tmp_path_factory.mktemp("scan") / "head.nii.gz", affine=blob_volume().affine)
 
 
 @pytest.mark.parametrize("command", ["preprocess", "skullstrip"])

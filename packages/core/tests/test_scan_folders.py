@@ -39,8 +39,10 @@ def test_a_folder_processes_its_scan_and_names_each_skipped_mask(folder, tmp_pat
     assert sorted(p.name for p in (tmp_path / "out").glob("*_preproc.nii.gz")) == ["head_preproc.nii.gz"]
     notes = [line for line in proc.stderr.splitlines() if line.startswith("note: skipped ")]
     assert len(notes) == 3, proc.stderr
-    named = {name: next(n for n in notes if f"/{name}:" in n) for name in
-             ("head_mask.nii.gz", "head_parcels.nii.gz", "head_seg.nii.gz")}
+    named = {
+        name: next(n for n in notes if f"/{name}:" in n)
+        for name in ("head_mask.nii.gz", "head_parcels.nii.gz", "head_seg.nii.gz")
+    }
     assert "'mask'" in named["head_mask.nii.gz"] and "'seg'" in named["head_seg.nii.gz"]
     assert "only 3 integer values" in named["head_parcels.nii.gz"]  # found by its values, not its name
     assert "1 scan done" in proc.stderr
@@ -76,13 +78,19 @@ def test_glob_selects_files_in_folders_but_not_named_ones(folder, tmp_path):
 
 
 def test_info_still_describes_masks(folder):
-    proc = subprocess.run([sys.executable, "-m", "brainmri.core.cli", "info", str(folder / "masks")],
-                          capture_output=True, text=True, timeout=120)
+    proc = subprocess.run(
+        [sys.executable, "-m", "brainmri.core.cli", "info", str(folder / "masks")],
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
     assert proc.returncode == 0 and "head_mask.nii.gz" in proc.stdout
 
 
-@pytest.mark.parametrize(("n", "noun", "expected"), [(1, "scans", "1 scan"), (0, "scans", "0 scans"),
-                                                     (2, "scan", "2 scans"), (1, "inputs", "1 input")])
+@pytest.mark.parametrize(
+    ("n", "noun", "expected"),
+    [(1, "scans", "1 scan"), (0, "scans", "0 scans"), (2, "scan", "2 scans"), (1, "inputs", "1 input")],
+)
 def test_counts_have_their_noun_in_the_right_number(n, noun, expected):
     from brainmri.core.wording import counted
 

@@ -68,8 +68,9 @@ def test_our_gradcam_equals_captums(scan, pipeline):
     net = prepare_model(GatedNet(np.array([4, 4, 4]), np.array([27, 27, 27])))
     image = pipeline.preprocess(scan).image
     ours = attribute(net, image, target=1, layer="block").layer_map
-    captum = LayerGradCam(lambda x: net(x)[:, 1], net.block).attribute(image.clone().requires_grad_(True),
-                                                                        relu_attributions=True)
+    captum = LayerGradCam(lambda x: net(x)[:, 1], net.block).attribute(
+        image.clone().requires_grad_(True), relu_attributions=True
+    )
     torch.testing.assert_close(ours, captum.detach().float())
 
 

@@ -122,8 +122,9 @@ def expand_scans(paths: Iterable[str | os.PathLike], glob: str | None = None, sk
     return found.files
 
 
-def shard_scans(paths: Iterable[str | os.PathLike], shard: tuple[int, int] | None,
-                glob: str | None = None) -> list[Path]:
+def shard_scans(
+    paths: Iterable[str | os.PathLike], shard: tuple[int, int] | None, glob: str | None = None
+) -> list[Path]:
     """The scans of share ``shard`` among the arguments ``paths`` (folders expanded, ``glob``
     filtering what folders give).
 

@@ -39,12 +39,15 @@ def parse_device(text: str | None) -> str:
         import torch
 
         if not torch.cuda.is_available():
-            raise BrainmriError(f"device {name!r} requested but CUDA is not available on this machine "
-                                "(use --device cpu or auto)")
+            raise BrainmriError(
+                f"device {name!r} requested but CUDA is not available on this machine (use --device cpu or auto)"
+            )
         index, count = int(name.partition(":")[2] or 0), torch.cuda.device_count()
         if index >= count:
-            raise BrainmriError(f"device {name!r} requested but this machine has {count} CUDA "
-                                f"{'device' if count == 1 else 'devices'} (cuda:0 to cuda:{count - 1})")
+            raise BrainmriError(
+                f"device {name!r} requested but this machine has {count} CUDA "
+                f"{'device' if count == 1 else 'devices'} (cuda:0 to cuda:{count - 1})"
+            )
     return name
 
 

@@ -61,8 +61,10 @@ def layer_gradcam(model: nn.Module, module: nn.Module, inputs: torch.Tensor) -> 
     finally:
         handle.remove()
     if len(outputs) != 1 or not torch.is_tensor(outputs[0]):
-        raise BrainmriError(f"the Grad-CAM layer ran {len(outputs)} times in one forward pass: choose a layer "
-                            "that runs once (brainmri-explain layers RUN)")
+        raise BrainmriError(
+            f"the Grad-CAM layer ran {len(outputs)} times in one forward pass: choose a layer "
+            "that runs once (brainmri-explain layers RUN)"
+        )
     acts = outputs[0]
     grads = torch.autograd.grad(score.sum(), acts)[0].float()
     acts = acts.detach().float()

@@ -38,12 +38,16 @@ def check_layer_cam(cam: LayerCam, layer: str, target: str) -> None:
     if cam.balance != cam.balance:
         raise EmptyMapError(f"Grad-CAM at {layer!r} is empty: no gradient of {target} reaches the layer; {hint}")
     if cam.balance < MIN_BALANCE:
-        raise EmptyMapError(f"Grad-CAM at {layer!r} is degenerate: its channel gradients cancel (balance "
-                            f"{cam.balance:.1e}; a convolution followed by instance normalisation does this); "
-                            f"{hint}")
+        raise EmptyMapError(
+            f"Grad-CAM at {layer!r} is degenerate: its channel gradients cancel (balance "
+            f"{cam.balance:.1e}; a convolution followed by instance normalisation does this); "
+            f"{hint}"
+        )
     if float(cam.raw.max()) <= 0:
-        raise EmptyMapError(f"Grad-CAM at {layer!r} is empty: no voxel has positive evidence for {target} "
-                            f"(all {cam.raw.numel()} layer voxels <= 0); try --target or another --layer")
+        raise EmptyMapError(
+            f"Grad-CAM at {layer!r} is empty: no voxel has positive evidence for {target} "
+            f"(all {cam.raw.numel()} layer voxels <= 0); try --target or another --layer"
+        )
 
 
 def check_grid_map(grid_map: torch.Tensor, method: str) -> None:

@@ -33,6 +33,7 @@ __all__ = [
     "triple_option",
 ]
 
+
 def _parse_device(ctx, param, value):
     from ..devices import parse_device
 
@@ -63,8 +64,8 @@ glob_option = click.option(
     metavar="PATTERN",
     default=None,
     help="Only files in folder arguments whose path matches PATTERN (from the right, e.g. "
-         "'*_T1w.nii.gz' or 'sub-*/anat/*.nii.gz'; quote it). Files named explicitly are always "
-         "taken. Masks and label maps in folders are skipped with a note either way.",
+    "'*_T1w.nii.gz' or 'sub-*/anat/*.nii.gz'; quote it). Files named explicitly are always "
+    "taken. Masks and label maps in folders are skipped with a note either way.",
 )
 
 
@@ -185,8 +186,7 @@ def _train_option_table(datasets: Iterable[str], architectures: Iterable[str], d
             ("--dataset",),
             {
                 "type": click.Choice(datasets),
-                "help": "Layout of --root (table: a CSV/TSV with image and target columns). "
-                "[required unless --resume]",
+                "help": "Layout of --root (table: a CSV/TSV with image and target columns). [required unless --resume]",
             },
         ),
         "root": (

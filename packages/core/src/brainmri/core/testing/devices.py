@@ -24,8 +24,12 @@ def assert_device_rejected(module: str, args: list[str], device: str, timeout: f
     Returns:
         The error line.
     """
-    proc = subprocess.run([sys.executable, "-m", module, *map(str, args), "--device", device],
-                          capture_output=True, text=True, timeout=timeout)
+    proc = subprocess.run(
+        [sys.executable, "-m", module, *map(str, args), "--device", device],
+        capture_output=True,
+        text=True,
+        timeout=timeout,
+    )
     assert proc.returncode == 2, proc.stderr
     assert "Traceback" not in proc.stderr, proc.stderr
     errors = [line for line in proc.stderr.splitlines() if line.startswith("Error")]
