@@ -55,6 +55,8 @@ def test_msd_training_beats_the_whole_crop_baseline_and_keeps_anterior_posterior
     out = tmp_path / "pred"
     result = _cli("predict", str(run), *(str(s.image) for s in held[:3]), "-o", str(out), "--device", "cpu")
     assert result.returncode == 0, result.stderr[-2000:]
+    header = (out / "hippocampus_volumes.csv").read_text().splitlines()[0].split(",")
+    assert "anterior_mm3" in header and not any(c.endswith("_side") for c in header)  # a crop has no head sides
     for s in held[:3]:
         pred = nib.load(str(out / s.image.name.replace(".nii.gz", "_hippocampus.nii.gz")))
         ref = nib.load(str(s.image))

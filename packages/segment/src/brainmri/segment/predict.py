@@ -92,7 +92,8 @@ def predict_scans(
         labels = segmenter.segment(volume).labels
         target = prediction_path(out_dir, path)
         save_volume(labels, target, like=volume)
-        sides = label_sides(labels, volume, classes)
+        # Sides only where the classes are sides: a crop's anterior/posterior has no head midline.
+        sides = label_sides(labels, volume, classes) if {"left", "right"} <= set(classes.values()) else {}
         notes.extend(f"{Path(path).name}: {n}" for n in side_mismatches(sides, classes))
         return {"file": str(path), "output": str(target), **label_volumes(labels, volume.affine, classes), **sides}
 
