@@ -169,9 +169,12 @@ def gradcam_inside_brain(out: Path, data: Path, masks: Path, n: int = 10) -> dic
             rows = list(csv.DictReader(f))
         inside = [float(r["inside_fraction"]) for r in rows if r.get("inside_fraction") not in (None, "")]
         brain = [float(r["brain_voxel_fraction"]) for r in rows if r.get("brain_voxel_fraction") not in (None, "")]
-        result[name] = {"n": len(inside), "inside_fraction": float(np.mean(inside)) if inside else None,
+        nonempty = sum(float(r.get("positive_total") or 0) > 0 for r in rows)
+        result[name] = {"n": nonempty, "inside_fraction": float(np.mean(inside)) if inside else None,
                         "brain_voxel_fraction": float(np.mean(brain)) if brain else None,
-                        "empty_maps": len(rows) - len(inside)}
+                        "empty_maps": len(rows) - nonempty,
+                        # a brain-only model's input has no voxel outside the mask: nothing to split
+                        "brain_only_input": not inside and nonempty > 0}
     return result
 
 
@@ -197,6 +200,10 @@ def print_table(results: dict, args) -> None:
         gap = results["sex-full"]["balanced_accuracy"]["value"] - results["sex-brain"]["balanced_accuracy"]["value"]
         print(f"\nFull head minus brain only, sex balanced accuracy: {gap:+.3f} (reference project: about +0.20)")
     for name, cam in results.get("gradcam", {}).items():
+        if cam.get("brain_only_input"):
+            print(f"Grad-CAM {name}: {cam['n']} non-empty maps, all inside the brain by construction (its input "
+                  "is the masked brain; brainmri-explain reports no inside/outside split for it)")
+            continue
         if cam.get("inside_fraction") is None:
             print(f"Grad-CAM {name}: {cam.get('error', 'no map')}")
             continue
