@@ -9,25 +9,16 @@ what chance gives (p < 0.01).
 from __future__ import annotations
 
 import json
-import subprocess
-import sys
 
 import pytest
 
-from brainmri.core.testing.realdata import held_out_split, ixi_hh
+from brainmri.core.testing.realdata import train_on_held_out_fold
 
 pytestmark = pytest.mark.slow  # trains on real scans
 
 
 def test_sex_from_real_full_heads_beats_chance_on_a_held_out_fold(tmp_path):
-    root, sheet, subjects = ixi_hh(task="sex")
-    split = held_out_split(subjects, tmp_path / "split.json", fold=0)
-    run = tmp_path / "run"
-    result = subprocess.run(
-        [sys.executable, "-m", "brainmri.classify", "train", "--dataset", "ixi", "--root", str(root),
-         "--metadata", str(sheet), "--split-file", str(split), "--out", str(run), "--spacing", "6",
-         "--epochs", "8", "--device", "cpu", "--quiet", "--seed", "0"],
-        capture_output=True, text=True, timeout=1800)
+    run, _, _, result = train_on_held_out_fold("brainmri.classify", "sex", tmp_path)
     assert result.returncode == 0, result.stderr[-3000:]
     config = json.loads((run / "config.json").read_text())
     assert config["arch"] == "vt1"  # the default chosen by cross-validation

@@ -9,26 +9,17 @@ from __future__ import annotations
 
 import csv
 import json
-import subprocess
-import sys
 
 import numpy as np
 import pytest
 
-from brainmri.core.testing.realdata import held_out_split, ixi_hh
+from brainmri.core.testing.realdata import train_on_held_out_fold
 
 pytestmark = pytest.mark.slow  # trains on real scans
 
 
 def test_age_from_real_full_heads_beats_the_mean_age_on_a_held_out_fold(tmp_path):
-    root, sheet, subjects = ixi_hh(task="age")
-    split_path = held_out_split(subjects, tmp_path / "split.json", fold=0)
-    run = tmp_path / "run"
-    result = subprocess.run(
-        [sys.executable, "-m", "brainmri.regress", "train", "--dataset", "ixi", "--root", str(root),
-         "--metadata", str(sheet), "--split-file", str(split_path), "--out", str(run), "--spacing", "6",
-         "--epochs", "8", "--device", "cpu", "--quiet", "--seed", "0"],
-        capture_output=True, text=True, timeout=1800)
+    run, split_path, subjects, result = train_on_held_out_fold("brainmri.regress", "age", tmp_path)
     assert result.returncode == 0, result.stderr[-3000:]
     split = json.loads(split_path.read_text())
     ages = {s.subject_id: s.age for s in subjects}

@@ -48,3 +48,24 @@ def _stratified_head(subjects, ids, n: int, seed: int) -> list[str]:
     pool = [s for s in subjects if str(s.subject_id) in chosen]
     folds = kfold(pool, max(2, round(len(pool) / max(n, 1))), seed=seed)
     return list(folds[0].val)[:n]
+
+
+def train_on_held_out_fold(module: str, task: str, tmp_path: str | os.PathLike, *args: str):
+    """Train ``python -m module train`` on IXI-HH (6 mm, 8 epochs, CPU) with fold 1 held out.
+
+    Returns:
+        ``(run, split_path, subjects, result)``: the run folder, the split JSON, the subjects
+        with a known ``task`` target, and the finished process (check its return code).
+    """
+    import subprocess
+    import sys
+
+    root, sheet, subjects = ixi_hh(task=task)
+    split = held_out_split(subjects, Path(tmp_path) / "split.json", fold=0)
+    run = Path(tmp_path) / "run"
+    result = subprocess.run(
+        [sys.executable, "-m", module, "train", "--dataset", "ixi", "--root", str(root), "--metadata", str(sheet),
+         "--split-file", str(split), "--out", str(run), "--spacing", "6", "--epochs", "8", "--device", "cpu",
+         "--quiet", "--seed", "0", *args],
+        capture_output=True, text=True, timeout=1800)
+    return run, split, subjects, result
