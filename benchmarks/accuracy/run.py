@@ -66,7 +66,7 @@ def _masks(data: Path, out: Path, given: str | None, source: str) -> Path:
     masks = out / "ixi-hh-masks"
     scans = sorted((data / "ixi-hh").glob("IXI*-T1.nii.gz"))
     print(f"HD-BET masks of {len(scans)} IXI-HH scans -> {masks} (done once, resumed)", flush=True)
-    run_skullstrip(scans, masks, progress=False)
+    run_skullstrip(scans, masks, on_error="skip")
     return masks
 
 
