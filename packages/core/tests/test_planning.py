@@ -75,3 +75,25 @@ def test_patch_plan_sees_a_decathlon_crop_whole_and_caps_a_full_head():
     head = Fingerprint(10, (1.0, 1.0, 1.0), (256, 256, 256), (256.0, 256.0, 256.0))
     assert plan_patch(head, "cpu")["patch_size"] == [PATCH_LIMIT["cpu"]] * 3
     assert plan_patch(head, "cpu", patch=[32, 32, 32], base_filters=8)["base_filters"] == 8
+
+
+def test_plan_from_subjects_prints_its_reasons_and_keeps_the_fingerprint(tmp_path, capsys):
+    from types import SimpleNamespace
+
+    from brainmri.core.training.planning import plan_from_subjects
+
+    affine = np.diag([1.5, 1.5, 1.5, 1.0])
+    paths = []
+    for i in range(3):
+        p = tmp_path / f"s{i}.nii.gz"
+        nib.save(nib.Nifti1Image(np.zeros((40, 48, 32), np.uint8), affine), str(p))
+        paths.append(p)
+    subjects = [SimpleNamespace(image=p) for p in paths]
+    plan = plan_from_subjects(subjects, plan_patch, "cpu", progress=True, spacing=None, patch=None, base_filters=None)
+    assert plan["fingerprint"] == {"n": 3, "spacing": (1.5, 1.5, 1.5), "shape": (40, 48, 32),
+                                   "extent_mm": (60.0, 72.0, 48.0)}
+    assert plan["patch_size"] == [40, 48, 32]  # 40x48x32 voxels seen whole (multiples of 8, under the CPU cap)
+    lines = [ln for ln in capsys.readouterr().err.splitlines() if ln.startswith("plan: ")]
+    assert lines == [f"plan: {r}" for r in plan["reasons"]] and len(lines) == 3
+    plan_from_subjects(subjects, plan_grid, "cpu", progress=False)
+    assert capsys.readouterr().err == ""

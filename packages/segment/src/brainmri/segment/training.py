@@ -121,20 +121,14 @@ def _abs(path) -> str | None:
 
 def _plan(train_subjects, device, spacing, options: dict, model_options: dict, arch: str, progress: bool) -> dict:
     """Patch, voxel size and width from the training scans' fingerprint and the device (printed)."""
-    import sys
+    from brainmri.core.training.planning import plan_from_subjects, plan_patch
 
-    from brainmri.core.training.distributed import is_main_process
-    from brainmri.core.training.planning import fingerprint, plan_patch
-
-    fp = fingerprint([s.image for s in train_subjects])
     width = model_options.get("base_filters") if arch == "vt1-unet" else 0
-    plan = plan_patch(fp, device, spacing=spacing, patch=options.get("patch_size"), base_filters=width)
+    plan = plan_from_subjects(train_subjects, plan_patch, device, progress=progress, spacing=spacing,
+                              patch=options.get("patch_size"), base_filters=width)
     if arch == "vt1-unet":
         model_options["base_filters"] = plan["base_filters"]
-    if progress and is_main_process():
-        for reason in plan["reasons"]:
-            print(f"plan: {reason}", file=sys.stderr)
-    return {**plan, "fingerprint": fp.to_dict()}
+    return plan
 
 
 def _pipeline_config(spacing, patch_size, lr_pairs, augment: dict | None):

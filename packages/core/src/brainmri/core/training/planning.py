@@ -165,5 +165,24 @@ def plan_patch(fp: Fingerprint, device="auto", *, spacing=None, patch=None, base
     return {"spacing": spacing, "patch_size": patch, "base_filters": int(base_filters), "reasons": reasons}
 
 
+def plan_from_subjects(subjects: Sequence, planner, device="auto", *, progress: bool = True, **given) -> dict:
+    """Fingerprint the subjects' scans, plan with ``planner`` (:func:`plan_grid` or
+    :func:`plan_patch`) and print the reasons as ``plan:`` lines (main process only).
+
+    Returns:
+        The plan with its ``fingerprint``: what ``train`` stores in config.json ``plan``.
+    """
+    import sys
+
+    from .distributed import is_main_process
+
+    fp = fingerprint([s.image for s in subjects])
+    plan = planner(fp, device, **given)
+    if progress and is_main_process():
+        for reason in plan["reasons"]:
+            print(f"plan: {reason}", file=sys.stderr)
+    return {**plan, "fingerprint": fp.to_dict()}
+
+
 def _fmt(values) -> str:
     return "x".join(f"{v:g}" for v in values)

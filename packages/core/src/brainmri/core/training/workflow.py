@@ -14,6 +14,7 @@ from pathlib import Path
 from typing import Any
 
 from ..errors import BrainmriError, DatasetError
+from .planning import plan_from_subjects, plan_grid
 from .rundir import RunDir
 from .trainer import TrainConfig
 
@@ -137,7 +138,7 @@ def train(
         overrides = {k: v for k, v in (("spacing", spacing), ("shape", shape)) if v is not None}
         plan = None
         if preset == "default" and len(overrides) < 2:  # a preset such as vt1 keeps its own grid
-            plan = _plan_grid(subjects, device, spacing, shape, progress)
+            plan = plan_from_subjects(subjects, plan_grid, device, progress=progress, spacing=spacing, shape=shape)
             overrides.update(spacing=plan["spacing"], shape=plan["shape"])
         if mask_dir is not None:
             overrides["apply_mask"] = True
@@ -162,21 +163,6 @@ def train(
 
     return run_training(task, out, new_run, lambda data: _subjects(task, data), resume=resume, device=device,
                         progress=progress, evaluate_run=evaluate_run if evaluate_after else None)
-
-
-def _plan_grid(subjects, device, spacing, shape, progress: bool) -> dict:
-    """The grid planned from the dataset's fingerprint and the device, printed with its reasons."""
-    import sys
-
-    from .distributed import is_main_process
-    from .planning import fingerprint, plan_grid
-
-    fp = fingerprint([s.image for s in subjects])
-    plan = plan_grid(fp, device, spacing=spacing, shape=shape)
-    if progress and is_main_process():
-        for reason in plan["reasons"]:
-            print(f"plan: {reason}", file=sys.stderr)
-    return {**plan, "fingerprint": fp.to_dict()}
 
 
 def run_config(task, arch: str, model_config: dict, pipeline, preset: str, train_config: TrainConfig,
