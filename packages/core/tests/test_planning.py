@@ -90,8 +90,12 @@ def test_plan_from_subjects_prints_its_reasons_and_keeps_the_fingerprint(tmp_pat
         paths.append(p)
     subjects = [SimpleNamespace(image=p) for p in paths]
     plan = plan_from_subjects(subjects, plan_patch, "cpu", progress=True, spacing=None, patch=None, base_filters=None)
-    assert plan["fingerprint"] == {"n": 3, "spacing": (1.5, 1.5, 1.5), "shape": (40, 48, 32),
-                                   "extent_mm": (60.0, 72.0, 48.0)}
+    assert plan["fingerprint"] == {
+        "n": 3,
+        "spacing": (1.5, 1.5, 1.5),
+        "shape": (40, 48, 32),
+        "extent_mm": (60.0, 72.0, 48.0),
+    }
     assert plan["patch_size"] == [40, 48, 32]  # 40x48x32 voxels seen whole (multiples of 8, under the CPU cap)
     lines = [ln for ln in capsys.readouterr().err.splitlines() if ln.startswith("plan: ")]
     assert lines == [f"plan: {r}" for r in plan["reasons"]] and len(lines) == 3
