@@ -163,3 +163,24 @@ def test_brain_only_run_takes_an_already_stripped_scan_without_a_mask(trained, t
     ref = next(csv.DictReader(open(tmp_path / "b.csv", newline="")))
     assert ref["brain_input"] == "mask"
     assert float(row["pred_age"]) == pytest.approx(float(ref["pred_age"]), abs=0.5)
+
+
+def test_norm_option_builds_a_batchnorm_vt1_that_predict_reloads(table, tmp_path):
+    import torch
+
+    run = tmp_path / "bn"
+    result = _cli("train", "--dataset", "table", "--root", str(table), "--out", str(run), "--arch", "vt1",
+                  "--norm", "batch", "--spacing", "8", "--shape", "32", "--epochs", "1", "--device", "cpu", "--quiet")
+    assert result.returncode == 0, result.stderr[-3000:]
+    assert json.loads((run / "config.json").read_text())["model"]["options"]["norm"] == "batch"
+    state = torch.load(run / "checkpoints" / "best.pt", map_location="cpu", weights_only=True)["model"]
+    assert "batchnorm1.running_mean" in state and not any(k.startswith("instancenorm") for k in state)
+    scan = real_scan("t1_lia.nii.gz")
+    out = tmp_path / "pred.csv"
+    result = _cli("predict", str(run), str(scan), "-o", str(out), "--device", "cpu")
+    assert result.returncode == 0, result.stderr[-3000:]
+    assert np.isfinite(float(next(csv.DictReader(open(out, newline="")))["pred_age"]))
+    refused = _cli("train", "--dataset", "table", "--root", str(table), "--out", str(tmp_path / "x"), "--arch", "sfcn",
+                   "--norm", "batch", "--epochs", "1", "--device", "cpu", "--quiet")
+    assert refused.returncode == 1 and refused.stderr.strip() == "error: --norm applies to --arch vt1 only, not sfcn"
+    assert not (tmp_path / "x").exists()

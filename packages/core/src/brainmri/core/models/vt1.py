@@ -6,6 +6,10 @@ import torch
 from torch import nn
 
 
+#: Normalisation layers of :class:`VT1Net` by name.
+NORMS = {"instance": lambda ch: nn.InstanceNorm3d(ch, affine=True), "batch": nn.BatchNorm3d}
+
+
 class VT1Net(nn.Module):
     """Four Conv3d -> InstanceNorm3d -> ReLU -> MaxPool3d blocks, global pooling and a head.
 
@@ -19,6 +23,10 @@ class VT1Net(nn.Module):
         head_key: Name of the first head layer: ``fc`` (reference sex models) or ``fc1`` (age).
         dropout: Dropout before the head (0.3 in the reference).
         in_channels: Input channels.
+        norm: ``instance`` (the reference's InstanceNorm3d, keys ``instancenorm1..4``) or
+            ``batch`` (BatchNorm3d, keys ``batchnorm1..4``). Instance normalisation before the
+            global average pool leaves the pooled features nearly scale-free (the mean of a
+            ReLU'd standardised map), which compresses regression outputs towards the mean.
 
     Input ``(B, C, X, Y, Z)``; output ``(B, out_features)``.
     """
@@ -26,8 +34,10 @@ class VT1Net(nn.Module):
     channels = (16, 32, 64, 128)
 
     def __init__(self, out_features: int = 2, head: str = "linear", head_key: str = "fc", dropout: float = 0.3,
-                 in_channels: int = 1):
+                 in_channels: int = 1, norm: str = "instance"):
         super().__init__()
+        if norm not in NORMS:
+            raise ValueError(f"norm must be one of {tuple(NORMS)}, got {norm!r}")
         if head not in ("linear", "extended"):
             raise ValueError(f"head must be 'linear' or 'extended', got {head!r}")
         if head == "extended" and head_key != "fc1":
@@ -36,10 +46,11 @@ class VT1Net(nn.Module):
             raise ValueError(f"head_key must be 'fc' or 'fc1', got {head_key!r}")
         self.head_kind = head
         self.head_key = head_key
+        self.norm_key = f"{norm}norm"
         prev = in_channels
         for i, ch in enumerate(self.channels, start=1):
             setattr(self, f"conv{i}", nn.Conv3d(prev, ch, kernel_size=3, padding=1))
-            setattr(self, f"instancenorm{i}", nn.InstanceNorm3d(ch, affine=True))
+            setattr(self, f"{self.norm_key}{i}", NORMS[norm](ch))
             prev = ch
         self.relu = nn.ReLU(inplace=True)
         self.pool = nn.MaxPool3d(2)
@@ -55,7 +66,7 @@ class VT1Net(nn.Module):
     def features(self, x: torch.Tensor) -> torch.Tensor:
         """Pooled features ``(B, 128)``."""
         for i in range(1, 5):
-            x = self.pool(self.relu(getattr(self, f"instancenorm{i}")(getattr(self, f"conv{i}")(x))))
+            x = self.pool(self.relu(getattr(self, f"{self.norm_key}{i}")(getattr(self, f"conv{i}")(x))))
         return torch.flatten(self.gap(x), 1)
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
@@ -68,7 +79,8 @@ class VT1Net(nn.Module):
     def from_state_dict(cls, state: dict, dropout: float = 0.3) -> VT1Net:
         """A network whose head matches a reference state dict, with the weights loaded strictly."""
         head_key, head, out = head_from_state_dict(state)
-        model = cls(out_features=out, head=head, head_key=head_key, dropout=dropout)
+        norm = "batch" if "batchnorm1.weight" in state else "instance"
+        model = cls(out_features=out, head=head, head_key=head_key, dropout=dropout, norm=norm)
         model.load_state_dict(state, strict=True)
         return model
 

@@ -27,6 +27,29 @@ from ..cli.options import (
     train_options,
 )
 
+#: ``--norm`` of the classify/regress ``train``: the vt1 network's normalisation layers.
+norm_option = click.option(
+    "--norm",
+    type=click.Choice(["instance", "batch"]),
+    default=None,
+    help="vt1 normalisation: instance (the reference project's) or batch [the task's default].",
+)
+
+#: Train parameters that go to the network, not to the task.
+MODEL_OPTION_NAMES = ("norm",)
+
+
+def _model_options(kw: dict) -> dict:
+    """Network options given on the command line (the architecture's defaults fill the rest)."""
+    options = {} if kw["dropout"] is None else {"dropout": kw["dropout"]}
+    if kw.get("norm") is not None:
+        if kw["arch"] != "vt1":
+            from ..errors import BrainmriError
+
+            raise BrainmriError(f"--norm applies to --arch vt1 only, not {kw['arch']}")
+        options["norm"] = kw["norm"]
+    return options
+
 
 def _train_command(task_name: str, task_options: Sequence[Callable], architectures, default_arch) -> click.Command:
     def train(**kw):
@@ -61,8 +84,8 @@ def _train_command(task_name: str, task_options: Sequence[Callable], architectur
         run = run_train(
             task, kw["out"], dataset=kw["dataset"], root=kw["root"], metadata=kw["metadata"], mask_dir=kw["mask_dir"],
             arch=kw["arch"], preset=kw["preset"], spacing=kw["spacing"], shape=kw["shape"], train_config=config,
-            task_options={k: v for k, v in kw.items() if k not in TRAIN_OPTION_NAMES},
-            model_options={} if kw["dropout"] is None else {"dropout": kw["dropout"]},
+            task_options={k: v for k, v in kw.items() if k not in (*TRAIN_OPTION_NAMES, *MODEL_OPTION_NAMES)},
+            model_options=_model_options(kw),
             split_file=kw["split_file"], val=kw["val"], test=kw["test"], device=kw["device"],
             cache_dir=kw["cache_dir"], progress=not kw["quiet"])
         if is_main_process():  # once, not per torchrun rank
@@ -70,6 +93,7 @@ def _train_command(task_name: str, task_options: Sequence[Callable], architectur
 
     options = [
         *train_options(architectures=architectures, default_arch=default_arch),
+        norm_option,
         *task_options,
     ]
     command = click.command("train", short_help="Train a model and write a run folder.")
