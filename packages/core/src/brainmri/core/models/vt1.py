@@ -5,7 +5,6 @@ from __future__ import annotations
 import torch
 from torch import nn
 
-
 #: Normalisation layers of :class:`VT1Net` by name.
 NORMS = {"instance": lambda ch: nn.InstanceNorm3d(ch, affine=True), "batch": nn.BatchNorm3d}
 
