@@ -127,3 +127,16 @@ def test_heat_layer_hides_faint_values_and_has_a_colour_bar():
     overlay = axial.images[1].get_array()
     assert overlay.count() == 1  # only the peak voxel is shown in the axial slice through it
     assert any(ax.get_ylabel() == "attribution" for ax in fig.axes[3:])  # the colour bar
+
+
+def test_two_separate_structures_are_both_cut_and_never_the_empty_gap_between_them():
+    """Two hippocampi: their mass centre is the empty midline; the planes go through them instead."""
+    labels = np.zeros((40, 30, 20), dtype=np.uint8)
+    labels[8:12, 10:20, 6:10] = 1
+    labels[28:32, 10:20, 6:10] = 2
+    i, j, k = focus_slices(labels)
+    assert 8 <= i < 12 or 28 <= i < 32  # the sagittal plane through one of them, not x = 20
+    assert 10 <= j < 20 and 6 <= k < 10  # coronal and axial planes through both
+    one = np.zeros_like(labels)
+    one[5:16, 5:24, 2:19] = 1
+    assert focus_slices(one) == (10, 14, 10)  # a single body: its centre of mass

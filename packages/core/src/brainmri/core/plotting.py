@@ -76,12 +76,13 @@ def ras_view(volume: Volume, *arrays: np.ndarray) -> tuple[Volume, list[np.ndarr
 
 
 def focus_slices(weights: np.ndarray) -> tuple[int, int, int]:
-    """Per axis, the plane holding the largest share of the positive ``weights``.
+    """The voxel whose three planes cut through the positive ``weights``: a structure's mass centre.
 
-    Slices through a structure: for a mask or label map the planes of its largest cross-sections
-    (for two hippocampi, a sagittal plane through one of them rather than the empty midline
-    between them); for an attribution map the planes holding most of its mass, the middle one
-    of equal planes (an upsampling plateau reaching the grid's edge).
+    The weighted centre of mass when it lies inside the structure (a brain mask, one blob, an
+    attribution map). When it does not (two hippocampi: their centre is the empty midline
+    between them; two separate blobs), per axis the plane holding the largest share of the
+    weights instead: a sagittal plane through one hippocampus, the middle one of equal planes
+    for an upsampling plateau that reaches the grid's edge.
 
     Args:
         weights: ``(X, Y, Z)`` array; values <= 0 count as nothing.
@@ -92,9 +93,13 @@ def focus_slices(weights: np.ndarray) -> tuple[int, int, int]:
     positive = np.clip(np.nan_to_num(np.asarray(weights, dtype=np.float64)), 0.0, None)
     if not positive.any():
         return tuple(int(s) // 2 for s in positive.shape)
+    profiles = [positive.sum(axis=tuple(a for a in range(3) if a != axis)) for axis in range(3)]
+    total = float(profiles[0].sum())
+    centre = tuple(int(np.rint(float(p @ np.arange(p.size)) / total)) for p in profiles)
+    if positive[centre] > 0:
+        return centre
     out = []
-    for axis in range(3):
-        profile = positive.sum(axis=tuple(a for a in range(3) if a != axis))
+    for profile in profiles:
         best = np.flatnonzero(profile >= profile.max() * (1 - 1e-6))
         out.append(int(best[len(best) // 2]))
     return tuple(out)
