@@ -11,6 +11,7 @@ import numpy as np
 import pytest
 
 from brainmri.core.testing import real_scan, require_shared
+from brainmri.core.testing.tables import parse_table
 
 pytestmark = pytest.mark.slow  # trains models: minutes on CPU
 
@@ -83,6 +84,9 @@ def test_predict_is_independent_of_storage_orientation(trained, tmp_path):
     assert [r["file"] for r in rows] == [str(image), str(lia)]
     assert float(rows[0]["prob_female"]) == pytest.approx(float(rows[1]["prob_female"]), abs=1e-3)
     assert rows[0]["true_sex"] == "1" and rows[0]["correct"] in ("0", "1")
+    for row in rows:  # the 0/1 code stays; its word beside it
+        assert row["pred_sex_label"] == {"0": "male", "1": "female"}[row["pred_sex"]]
+    assert rows[0]["true_sex_label"] == "female"
 
 
 def test_predict_reports_a_bad_scan_in_one_line(trained, tmp_path):
@@ -100,8 +104,10 @@ def test_predict_with_a_raw_reference_checkpoint():
     result = _cli("predict", str(scan), "--checkpoint", str(ckpt), "--arch", "vt1", "--preset", "vt1",
                   "--device", "cpu")
     assert result.returncode == 0, result.stderr
-    row = list(csv.DictReader(result.stdout.splitlines()))[0]
+    assert "{'" not in result.stdout and "," not in result.stdout  # a table for people, not dicts or CSV
+    (row,) = parse_table(result.stdout)
     assert float(row["prob_female"]) == pytest.approx(0.940, abs=0.02)  # shared/vt1-checkpoints/README.md
+    assert row["pred_sex"] == "female" and len(row["prob_female"]) <= 6  # a word for the class, rounded
 
 
 @pytest.fixture(scope="module")

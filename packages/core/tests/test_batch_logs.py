@@ -66,3 +66,10 @@ def test_on_a_terminal_the_bar_replaces_the_lines(scans, tmp_path):
 @pytest.mark.parametrize(("seconds", "expected"), [(8.24, "8.2 s"), (185, "3 min 05 s"), (7620, "2 h 07 min")])
 def test_durations_read_like_a_person_writes_them(seconds, expected):
     assert duration(seconds) == expected
+
+
+def test_a_scan_line_names_a_class_by_its_word_not_its_code():
+    from brainmri.core.batchlog import row_figure
+
+    row = {"file": "a.nii.gz", "prob_female": 0.71234, "pred_sex": 1, "pred_sex_label": "female"}
+    assert row_figure(None, row) == "prob_female 0.7123, pred_sex female"

@@ -60,3 +60,21 @@ def test_preprocess_writes_model_grid_nifti(tmp_path):
     assert config["spacing"] == [2.0, 2.0, 2.0] and config["shape"] == [96, 112, 96]
     assert not any(v for k, v in config["augment"].items())  # nothing random was applied: none recorded
     assert not list(tmp_path.glob(".*part*"))
+
+
+def test_preprocess_png_shows_the_users_scan_with_the_grid_it_keeps(tmp_path):
+    """--png: the scan as stored (LIA here) with the model grid's outline, one picture per scan."""
+    import matplotlib.image as mpimg
+
+    from brainmri.core.orientation import reorient
+    from brainmri.core.testing import blob_volume
+
+    lia = reorient(blob_volume(), "LIA")
+    scan = write_nifti(tmp_path / "lia.nii.gz", lia.data, lia.affine)
+    out = tmp_path / "out"
+    proc = _run("preprocess", str(scan), "-o", str(out), "--shape", "12", "--spacing", "3", "--png")
+    assert proc.returncode == 0, proc.stderr
+    rgb = mpimg.imread(str(out / "lia_preproc.png"))[..., :3]
+    # the grid (36 mm) is smaller than the scan (48-54 mm): its dashed yellow outline is drawn
+    yellow = (rgb[..., 0] > 0.8) & (rgb[..., 1] > 0.75) & (rgb[..., 2] < 0.3)
+    assert yellow.sum() > 50

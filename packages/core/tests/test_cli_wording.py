@@ -89,3 +89,21 @@ def test_tables_on_a_terminal_are_rounded_to_four_places():
     assert abs(rounded(32.51234567) - 40 - rounded(32.51234567 - 40)) < 1e-9  # differences survive
     metrics = {"test": {"auc": {"value": 0.87654321, "ci95": [0.712345678, 0.98765432]}, "n": 14}}
     assert rounded(metrics) == {"test": {"auc": {"value": 0.8765, "ci95": [0.7123, 0.9877]}, "n": 14}}
+
+
+def test_prediction_table_shows_words_for_codes_rounded_floats_and_blank_cells():
+    from brainmri.core.testing.tables import parse_table
+    from brainmri.core.wording import table
+
+    rows = [
+        {"file": "a.nii.gz", "prob_female": 0.71234567, "pred_sex": 1, "pred_sex_label": "female", "gap": None},
+        {"file": "bb.nii.gz", "prob_female": 0.0401, "pred_sex": 0, "pred_sex_label": "male", "gap": -3.14159},
+    ]
+    text = table(rows)
+    lines = text.splitlines()
+    assert lines[0].split() == ["file", "prob_female", "pred_sex", "gap"]  # the word under the code's header
+    assert len(lines) == 3 and "{" not in text and "label" not in text
+    assert parse_table(text) == [
+        {"file": "a.nii.gz", "prob_female": "0.712", "pred_sex": "female", "gap": ""},
+        {"file": "bb.nii.gz", "prob_female": "0.040", "pred_sex": "male", "gap": "-3.142"},
+    ]

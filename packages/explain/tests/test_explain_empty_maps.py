@@ -14,8 +14,9 @@ from explain_fixtures import GRID_SHAPE, GatedNet
 from torch.nn import functional as F
 
 from brainmri.core.models import VT1Net
+from brainmri.core.plotting import focus_slices
 from brainmri.explain.attribution import attribute, prepare_model
-from brainmri.explain.peaks import mass_slices, peak_voxel
+from brainmri.explain.peaks import peak_voxel
 from brainmri.explain.quality import EmptyMapError, check_attribution
 
 
@@ -81,7 +82,7 @@ def test_montage_slices_and_peak_leave_the_edge_plateau_of_an_upsampled_map():
     assert np.unravel_index(np.argmax(grid), grid.shape) == (0, 0, 0)  # argmax: the grid's corner
     # the coarse voxel covers grid voxels 0..7 on each axis: its centre is 3.5
     np.testing.assert_allclose(peak_voxel(grid, layer[0, 0].numpy()), [3.5, 3.5, 3.5])
-    assert all(1 <= k <= 6 for k in mass_slices(grid))  # through the block, not its edge plane
+    assert all(1 <= k <= 6 for k in focus_slices(grid))  # through the block, not its edge plane
     second = np.zeros(GRID_SHAPE, dtype=np.float32)
     second[20, 9, 5] = float(grid.sum())  # more mass than the corner blob
-    assert mass_slices(grid + second) == (20, 9, 5)
+    assert focus_slices(grid + second) == (20, 9, 5)

@@ -92,10 +92,12 @@ def test_region_fractions_on_a_hand_made_map():
 def test_montage_is_a_png_cut_through_the_peak(tmp_path):
     import matplotlib.image as mpimg
 
+    from brainmri.core.volume import Volume
+
     image = np.random.default_rng(0).normal(size=GRID_SHAPE).astype(np.float32)
     amap = np.zeros(GRID_SHAPE, dtype=np.float32)
     amap[20, 8, 5] = 1.0
-    path = save_montage(image, amap, tmp_path / "m.png", spacing=(3, 3, 3), title="test")
+    path = save_montage(Volume(image, np.diag([3.0, 3.0, 3.0, 1.0])), amap, tmp_path / "m.png", title="test")
     png = mpimg.imread(str(path))
     assert png.ndim == 3 and png.shape[0] > 200 and png.shape[1] > 600
     assert not list(tmp_path.glob(".*part*"))

@@ -149,10 +149,24 @@ def predicted(trained, tmp_path_factory):
         str(out),
         "--device",
         "cpu",
+        "--png",
     ]
     proc = subprocess.run(cmd, capture_output=True, text=True, env={**os.environ, "PYTHONWARNINGS": "ignore"})
     assert proc.returncode == 0, proc.stderr
     return scans, oriented, out, proc
+
+
+def test_predict_prints_a_volume_table_and_a_picture_per_scan(predicted):
+    from brainmri.core.testing.tables import parse_table
+
+    scans, oriented, out, proc = predicted
+    rows = parse_table(proc.stdout)
+    assert len(rows) == len(scans) + len(oriented) and "{" not in proc.stdout
+    assert {"output", "left_mm3", "right_mm3"} <= set(rows[0])
+    assert all(float(r["left_mm3"]) >= 0 and "." not in r["left_mm3"] for r in rows)  # whole mm3
+    for row in rows:
+        picture = Path(row["output"].removesuffix(".nii.gz") + ".png")
+        assert picture.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
 
 
 def test_predictions_have_the_input_shape_affine_and_world_sides(predicted):

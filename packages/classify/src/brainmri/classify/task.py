@@ -9,6 +9,9 @@ import torch.nn.functional as F
 from brainmri.core.metrics import classification_metrics
 from brainmri.core.tasks import Task
 
+#: Words for the sex codes (DESIGN.md: class 0 male, 1 female).
+SEX_LABELS = {0: "male", 1: "female"}
+
 
 class SexTask(Task):
     """Sex from a T1 scan: two logits, cross-entropy, p(female) as the prediction.
@@ -59,9 +62,13 @@ class SexTask(Task):
         return demo_report(out, runs, rows)
 
     def describe(self, record: dict, target=None) -> dict:
+        """``pred_sex_label`` (``female``/``male``) beside the 0/1 code; with a target, ``true_sex``,
+        ``true_sex_label`` and ``correct``."""
+        out = {"pred_sex_label": SEX_LABELS[int(record["pred_sex"])]}
         if target is None:
-            return {}
-        return {"true_sex": int(target), "correct": int(record["pred_sex"] == int(target))}
+            return out
+        return {**out, "true_sex": int(target), "true_sex_label": SEX_LABELS[int(target)],
+                "correct": int(record["pred_sex"] == int(target))}
 
 
 #: The registered task object (entry point ``sex`` in group ``brainmri.tasks``).

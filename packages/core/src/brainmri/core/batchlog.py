@@ -67,7 +67,8 @@ def row_figure(_item, row, keys: tuple[str, ...] | None = None, limit: int = 3) 
         limit: How many fields at most.
 
     Returns:
-        ``prob_female 0.951, pred_class 1``-style text.
+        ``prob_female 0.951, pred_sex female``-style text (a code's ``<key>_label`` word when the
+        row has one).
     """
     if not isinstance(row, dict):
         return ""
@@ -79,5 +80,5 @@ def row_figure(_item, row, keys: tuple[str, ...] | None = None, limit: int = 3) 
             if value == value:  # NaN: not reported
                 parts.append(f"{key} {value:.4g}")
         elif value is not None:
-            parts.append(f"{key} {value}")
+            parts.append(f"{key} {row.get(f'{key}_label', value)}")  # words for codes: pred_sex female
     return ", ".join(parts)

@@ -154,7 +154,9 @@ class Task:
         return None
 
     def describe(self, record: dict, target: Any = None) -> dict:
-        """Extra columns of a ``predict`` row when the true target is given (e.g. brain-age gap)."""
+        """Extra columns of a ``predict`` row: words for class codes (``pred_sex_label``) and, when
+        the true target is given, e.g. the brain-age gap. A ``<name>_label`` column is shown in
+        place of ``<name>`` in the printed table (:func:`brainmri.core.wording.table`)."""
         return {}
 
     def demo_report(self, out: Path, runs: dict[str, Path], rows: dict[str, list[dict]]) -> list[str]:

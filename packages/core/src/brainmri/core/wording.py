@@ -1,4 +1,4 @@
-"""Words in messages: counts with their noun in the right number."""
+"""Words in messages: counts with their noun in the right number, durations, rounded figures, tables."""
 
 from __future__ import annotations
 
@@ -47,3 +47,48 @@ def rounded(value, decimals: int = 4):
     if isinstance(value, (list, tuple)):
         return type(value)(rounded(v, decimals) for v in value)
     return value
+
+
+def table(rows: list[dict], columns: list[str] | None = None, decimals: int = 3) -> str:
+    """Rows as an aligned text table for a terminal: a header line, then one line per row.
+
+    Floats are rounded (:func:`rounded`), None is blank and numbers are right-aligned. A column
+    ``<name>_label`` holds the words for the codes of ``<name>`` (``pred_sex_label``: ``female``
+    for ``pred_sex`` 1): the table shows the words under the code's header and leaves the codes
+    to the CSV file.
+
+    Args:
+        rows: Dicts (missing keys are blank).
+        columns: Keys to show, in order; default every key, in first-seen order.
+        decimals: Decimal places of floats.
+
+    Returns:
+        The table, lines joined by newlines (no trailing newline).
+    """
+    if columns is None:
+        columns = list(dict.fromkeys(key for row in rows for key in row))
+    words = {c[: -len("_label")] for c in columns if c.endswith("_label")}
+    shown = [c for c in columns if c not in words]
+    headers = [c[: -len("_label")] if c.endswith("_label") and c[: -len("_label")] in words else c for c in shown]
+
+    def cell(value) -> str:
+        if value is None or value == "":
+            return ""
+        if isinstance(value, float):
+            value = rounded(value, decimals)
+            return f"{value:.{decimals}f}" if abs(value) >= 10**-decimals else f"{value:.3g}"
+        return str(value)
+
+    cells = [[cell(row.get(c)) for c in shown] for row in rows]
+    numeric = [all(_is_number(row.get(c)) for row in rows if row.get(c) not in (None, "")) for c in shown]
+    widths = [max([len(h)] + [len(r[i]) for r in cells]) for i, h in enumerate(headers)]
+
+    def line(values) -> str:
+        parts = [v.rjust(w) if num else v.ljust(w) for v, w, num in zip(values, widths, numeric)]
+        return "  ".join(parts).rstrip()
+
+    return "\n".join([line(headers), *(line(r) for r in cells)])
+
+
+def _is_number(value) -> bool:
+    return isinstance(value, (int, float)) and not isinstance(value, bool)

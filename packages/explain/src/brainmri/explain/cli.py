@@ -58,8 +58,8 @@ def gradcam(run, scans, out_dir, layer, target, method, mask_dir, steps, checkpo
 
     Writes, per scan, <name>_gradcam.nii.gz (float32, the scan's own shape and affine, ready to
     overlay in FSLeyes; other methods: _guided_gradcam, _integrated_gradients), a PNG montage
-    through the map's peak, and OUT/regions.csv with the share of positive attribution inside
-    and outside the brain mask (with --mask-dir).
+    of the map over the scan through the planes holding most of it, and OUT/regions.csv with the
+    share of positive attribution inside and outside the brain mask (with --mask-dir).
     """
 
     from brainmri.core.batch import shard_name, shard_scans

@@ -1,4 +1,4 @@
-"""A PNG montage: axial, coronal and sagittal slices through a map's mass, over the scan."""
+"""A PNG montage: axial, coronal and sagittal slices through a map's mass, over the user's scan."""
 
 from __future__ import annotations
 
@@ -7,46 +7,43 @@ from pathlib import Path
 
 import numpy as np
 
+from brainmri.core.volume import Volume
+
 
 def save_montage(
-    image: np.ndarray,
-    grid_map: np.ndarray,
+    volume: Volume,
+    native_map: np.ndarray,
     path: str | os.PathLike,
-    spacing=(1.0, 1.0, 1.0),
     title: str = "",
-    peak: tuple[int, int, int] | None = None,
+    centre=None,
 ) -> Path:
-    """Write three orthogonal slices of a map over its image, with a colour bar.
+    """Write three orthogonal slices of a map over the scan it explains, with a colour bar.
 
-    Both arrays live on the model's world-aligned (RAS) grid, drawn by
-    :func:`brainmri.core.plotting.orthoview` (neurological convention: the patient's left on
-    the left of axial and coronal views; letters mark the sides).
+    The map lives on the scan's own grid (the native map written beside it), so the picture's
+    background is the user's scan as stored. Drawn by :func:`brainmri.core.plotting.orthoview`
+    (neurological convention: the patient's left on the left of axial and coronal views;
+    letters mark the sides; each plane's world coordinate in mm).
 
     Args:
-        image: ``(X, Y, Z)`` image on the grid (the model's input).
-        grid_map: ``(X, Y, Z)`` attribution on the same grid.
+        volume: The scan.
+        native_map: ``(X, Y, Z)`` attribution on the scan's grid.
         path: Output ``.png``.
-        spacing: Grid voxel size (mm), for the aspect ratio.
         title: Figure title.
-        peak: Voxel the slices cross; default the planes holding most of the map's positive
-            values (:func:`~brainmri.explain.peaks.mass_slices`; the maximum of an upsampled
-            map sits on a plateau that reaches the grid's edge).
+        centre: World point ``(x, y, z)`` mm the slices cross; default the planes holding most
+            of the map's positive values (:func:`brainmri.core.plotting.focus_slices`; the
+            maximum of an upsampled map sits on a plateau that reaches the grid's edge).
 
     Returns:
         The written path.
     """
-    from brainmri.core.plotting import Layer, orthoview, save_figure
+    from brainmri.core.plotting import Layer, save_orthoview
 
-    from .peaks import mass_slices
-
-    image = np.asarray(image, dtype=np.float32)
-    grid_map = np.asarray(grid_map, dtype=np.float32)
-    if image.shape != grid_map.shape:
-        raise ValueError(f"image {image.shape} and map {grid_map.shape} differ")
-    centre = peak if peak is not None else mass_slices(grid_map)
-    signed = float(grid_map.min()) < 0 < float(grid_map.max()) and abs(float(grid_map.min())) > 1e-3 * float(
-        np.abs(grid_map).max())
-    top = float(np.abs(grid_map).max()) or 1.0
+    native_map = np.nan_to_num(np.asarray(native_map, dtype=np.float32))
+    if native_map.shape != volume.shape:
+        raise ValueError(f"scan {volume.shape} and map {native_map.shape} differ")
+    low, high = float(native_map.min()), float(native_map.max())
+    top = float(np.abs(native_map).max()) or 1.0
+    signed = low < 0 < high and abs(low) > 1e-3 * top
     cmap, vmin = ("RdBu_r", -top) if signed else ("inferno", 0.0)
-    layer = Layer(grid_map, "heat", cmap=cmap, vmin=vmin, vmax=top, alpha=0.55, threshold=0.2, label="attribution")
-    return save_figure(orthoview(image, spacing, centre, [layer], title, (12.0, 4.4)), path)
+    layer = Layer(native_map, "heat", cmap=cmap, vmin=vmin, vmax=top, alpha=0.55, threshold=0.2, label="attribution")
+    return save_orthoview(volume, path, [layer], centre, title, (12.0, 4.4))

@@ -4,33 +4,13 @@ A Grad-CAM computed on a 4^3 layer and upsampled to the grid is flat from the ou
 coarse voxel centre to the grid's edge; ``argmax`` of such a map returns the first voxel of
 the plateau (index 0: a montage at z=0 and a "peak" at the corner). The peak is therefore
 taken on the layer's own grid and mapped to the centre of the input block it covers, and
-montages cut through the planes holding the most positive attribution.
+montages cut through the planes holding the most positive attribution
+(:func:`brainmri.core.plotting.focus_slices`).
 """
 
 from __future__ import annotations
 
 import numpy as np
-
-
-def mass_slices(grid_map: np.ndarray) -> tuple[int, int, int]:
-    """Per axis, the plane holding the largest share of the map's positive values.
-
-    Args:
-        grid_map: ``(X, Y, Z)`` attribution.
-
-    Returns:
-        ``(i, j, k)``; the middle of equal planes (an upsampling plateau); the grid centre
-        when the map has no positive value.
-    """
-    positive = np.clip(np.asarray(grid_map, dtype=np.float64), 0.0, None)
-    if not positive.any():
-        return tuple(int(s) // 2 for s in positive.shape)
-    out = []
-    for axis in range(3):
-        profile = positive.sum(axis=tuple(a for a in range(3) if a != axis))
-        best = np.flatnonzero(profile >= profile.max() * (1 - 1e-6))  # a plateau: its middle plane
-        out.append(int(best[len(best) // 2]))
-    return tuple(out)
 
 
 def peak_voxel(grid_map: np.ndarray, layer_map: np.ndarray | None = None) -> np.ndarray:

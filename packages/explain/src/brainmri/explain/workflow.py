@@ -37,7 +37,7 @@ class ScanExplanation:
     Attributes:
         attribution: The map on the model's grid and what it explains.
         native_map: ``(X, Y, Z)`` float32 map on the scan's own grid.
-        grid_image: ``(X, Y, Z)`` the model's input (for montages).
+        grid_image: ``(X, Y, Z)`` the model's input.
         grid_spacing: Grid voxel size (mm), ``(3,)``.
         peak_world: World position (RAS mm) of the map's maximum, ``(3,)`` (see
             :func:`~brainmri.explain.peaks.peak_voxel`).
@@ -139,6 +139,8 @@ def write_explanation(explanation: ScanExplanation, volume: Volume, out_dir: str
                       montage: bool = True, title: str = "") -> dict[str, Path]:
     """Write ``<name>_<method>.nii.gz`` (native grid, float32) and ``<name>_<method>.png``.
 
+    The PNG shows the map over the user's scan as stored (``volume``), in world mm.
+
     Returns:
         ``{"map": path, "montage": path or absent}``.
     """
@@ -150,8 +152,7 @@ def write_explanation(explanation: ScanExplanation, volume: Volume, out_dir: str
     if montage:
         a = explanation.attribution
         text = title or f"{name}: {a.method}" + (f" @ {a.layer}" if a.layer else "") + f", {a.target.label}"
-        paths["montage"] = save_montage(explanation.grid_image, a.grid_map[0, 0].numpy(),
-                                        out_dir / f"{name}_{suffix}.png", explanation.grid_spacing, text)
+        paths["montage"] = save_montage(volume, explanation.native_map, out_dir / f"{name}_{suffix}.png", text)
     return paths
 
 

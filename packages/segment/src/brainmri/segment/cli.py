@@ -228,18 +228,34 @@ def train(**kw):
     default=None,
     help="Keep only the largest component per side (default: the run's setting, on).",
 )
+@click.option("--png", is_flag=True, help="Also write <scan>_hippocampus.png: the labels outlined over the scan.")
 @device_option
 @glob_option
 @shard_option
 @on_error_option
 @handle_errors
 def predict(
-    run, scans, out_dir, checkpoint, tta, overlap, roi, sw_batch_size, largest_component, device, glob, shard, on_error
+    run,
+    scans,
+    out_dir,
+    checkpoint,
+    tta,
+    overlap,
+    roi,
+    sw_batch_size,
+    largest_component,
+    png,
+    device,
+    glob,
+    shard,
+    on_error,
 ):
     """Segment SCAN... (files or folders; any orientation) with RUN.
 
     Writes <scan>_hippocampus.nii.gz in -o DIR with exactly each scan's shape and affine
-    (uint8: 0 background, 1 left, 2 right) and DIR/hippocampus_volumes.csv (mm3 per side).
+    (uint8: 0 background, 1 left, 2 right) and DIR/hippocampus_volumes.csv (mm3 per side);
+    prints a table of the volumes. With --png, <scan>_hippocampus.png outlines the labels over
+    the scan (left vermilion, right blue; letters and mm coordinates on every panel).
     """
 
     from brainmri.core.batch import shard_name, shard_scans
@@ -263,14 +279,13 @@ def predict(
         largest_component=largest_component,
         on_error=on_error,
         table_name=table,
+        png=png,
     )
-    for row in report.done:
-        vols = "  ".join(
-            f"{k[:-4]}={v:.0f} mm3" + (f" ({row[k[:-4] + '_side']} side)" if row.get(k[:-4] + "_side") else "")
-            for k, v in row.items()
-            if k.endswith("_mm3")
-        )
-        click.echo(f"{row['output']}  {vols}")
+    if report.done:
+        from brainmri.core.wording import table as text_table
+
+        columns = ["output", *(k for k in report.done[0] if k.endswith(("_mm3", "_side")))]
+        click.echo(text_table(report.done, columns, decimals=0))
     if report.done:
         from pathlib import Path
 

@@ -11,9 +11,6 @@ from brainmri.core.volume import Volume
 
 from .labels import HIPPOCAMPUS_CLASSES
 
-#: Outline colours: prediction left/right, reference.
-COLOURS = {"left": "tab:red", "right": "tab:blue", "truth": "yellow"}
-
 
 def overlay_png(
     image: Volume,
@@ -21,29 +18,42 @@ def overlay_png(
     path: str | os.PathLike,
     truth: np.ndarray | None = None,
     title: str = "",
+    classes: dict[int, str] | None = None,
 ) -> Path:
-    """Sagittal, coronal and axial slices through the hippocampi with label outlines.
+    """Axial, coronal and sagittal slices through the labels, outlined over the scan.
 
     Drawn by :func:`brainmri.core.plotting.orthoview`: RAS order (exact reorientation, no
     resampling), neurological convention (the patient's left on the left of coronal and axial
-    views, where the letter L is). Predicted left (1) and right (2) are outlined in red and
-    blue, the reference (any label) in yellow.
+    views, where the letter L is), each plane's world coordinate in mm, slices through the
+    labels. Colours from :data:`brainmri.core.plotting.PALETTE`: the first class (left) warm
+    vermilion, the second (right) indigo blue, the reference (any label) dashed yellow; a
+    legend names them.
 
     Args:
-        image: The scan.
+        image: The scan (the background).
         labels: Predicted labels on the scan's grid.
         path: PNG to write (atomically).
         truth: Reference labels on the same grid, or None.
         title: Figure title.
+        classes: ``{label value: name}`` (default hippocampus: 1 left, 2 right).
     """
-    from brainmri.core.plotting import Layer, orthoview, ras_view, save_figure
+    from brainmri.core.plotting import PALETTE, Layer, save_orthoview
 
-    ras, arrays = ras_view(image, labels, *(() if truth is None else (truth,)))
-    pred, ref = arrays[0], (arrays[1] if truth is not None else None)
-    focus = pred > 0 if (pred > 0).any() else (ref > 0 if ref is not None and (ref > 0).any() else None)
-    centre = np.argwhere(focus).mean(axis=0).round().astype(int) if focus is not None else None
-    layers = [] if ref is None else [Layer(ref > 0, "contour", colour=COLOURS["truth"])]
-    layers += [Layer(pred == value, "contour", colour=COLOURS[side]) for value, side in HIPPOCAMPUS_CLASSES.items()]
-    legend = "red: predicted left, blue: predicted right" + (", yellow: reference" if ref is not None else "")
-    fig = orthoview(ras.data, ras.spacing, centre, layers, f"{title}\n{legend}" if title else legend, (13.0, 4.8))
-    return save_figure(fig, path)
+    classes = dict(HIPPOCAMPUS_CLASSES if classes is None else classes)
+    labels = np.asarray(labels)
+    colours = [PALETTE["left"], PALETTE["right"]]
+    layers = []
+    if truth is not None:
+        layers.append(
+            Layer(
+                (np.asarray(truth) > 0).astype(np.uint8),
+                "contour",
+                colour=PALETTE["reference"],
+                label="reference",
+                linestyle="dashed",
+            )
+        )
+    for n, (value, name) in enumerate(sorted(classes.items())):
+        colour = PALETTE.get(name, colours[n % 2])
+        layers.append(Layer((labels == value).astype(np.uint8), "contour", colour=colour, label=f"predicted {name}"))
+    return save_orthoview(image, path, layers, title=title, figsize=(13.0, 5.0))

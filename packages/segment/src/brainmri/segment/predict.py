@@ -28,6 +28,7 @@ def predict_scans(
     on_error: str = "fail",
     progress: bool = True,
     table_name: str = VOLUMES_CSV,
+    png: bool = False,
 ):
     """Segment each scan and write ``<stem>_hippocampus.nii.gz`` plus a CSV of class volumes.
 
@@ -46,6 +47,8 @@ def predict_scans(
         progress: Progress bars.
         table_name: Name of the volume table in ``out_dir`` (one per share when the scans are
             split across processes).
+        png: Also write ``<stem>_hippocampus.png``: the labels outlined over the scan
+            (:func:`~brainmri.segment.plotting.overlay_png`).
 
     Returns:
         A :class:`~brainmri.core.batch.BatchReport`; ``done`` holds one row per scan
@@ -92,6 +95,11 @@ def predict_scans(
         labels = segmenter.segment(volume).labels
         target = prediction_path(out_dir, path)
         save_volume(labels, target, like=volume)
+        if png:
+            from .plotting import overlay_png
+
+            overlay_png(volume, labels.data, target.with_name(target.name.removesuffix(".nii.gz") + ".png"),
+                        title=f"{Path(path).name}: predicted labels", classes=classes)
         # Sides only where the classes are sides: a crop's anterior/posterior has no head midline.
         sides = label_sides(labels, volume, classes) if {"left", "right"} <= set(classes.values()) else {}
         notes.extend(f"{Path(path).name}: {n}" for n in side_mismatches(sides, classes))

@@ -26,16 +26,19 @@ from .options import (
               help="Folder of brain masks <name>_mask.nii.gz: output is brain only.")
 @click.option("--skull-strip", is_flag=True, help="Compute missing brain masks with HD-BET (cached in --mask-dir "
               "or OUT/masks) and output brain only.")
+@click.option("--png", is_flag=True, help="Also write OUT/<name>_preproc.png: the scan as stored, with the "
+              "outline of what the model grid covers (and of the brain mask).")
 @device_option
 @glob_option
 @shard_option
 @on_error_option
 @handle_errors
-def command(scans, out_dir, preset, spacing, shape, mask_dir, skull_strip, device, glob, shard, on_error):
+def command(scans, out_dir, preset, spacing, shape, mask_dir, skull_strip, png, device, glob, shard, on_error):
     """Resample each SCAN onto a world-aligned (RAS) grid in one interpolation and z-score it.
 
     Writes OUT/<name>_preproc.nii.gz (float32, the exact target-grid affine, opens in FSLeyes
-    or ITK-SNAP over the original scan) and OUT/preprocess.json (the pipeline config).
+    or ITK-SNAP over the original scan) and OUT/preprocess.json (the pipeline config). With
+    --png, OUT/<name>_preproc.png shows the scan as stored with the outline of the model grid.
     """
     import json
     from pathlib import Path
@@ -82,7 +85,25 @@ def command(scans, out_dir, preset, spacing, shape, mask_dir, skull_strip, devic
         batch = pipe.preprocess(vol, mask)
         target = out / f"{scan_stem(path)}_preproc.nii.gz"
         save_volume(batch.image[0, 0].cpu().numpy(), target, affine=batch.affine[0])
+        if png:
+            _picture(vol, mask, pipe, batch, out / f"{scan_stem(path)}_preproc.png")
         return target
 
     report = run_batch(paths, one, on_error, desc="preprocess")
     report.conclude("scans")
+
+
+def _picture(volume, mask, pipe, batch, path) -> None:
+    """The user's scan as stored, the model grid's field of view (dashed) and the brain mask."""
+    import torch
+
+    from ..plotting import PALETTE, Layer, save_orthoview
+
+    covered = pipe.to_native(torch.ones_like(batch.image[:, :1]), batch)[0][0].cpu().numpy() > 0.5
+    layers = [Layer(covered.astype("uint8"), "contour", colour=PALETTE["reference"], linestyle="dashed",
+                    label="model grid (field of view)")]
+    if mask is not None:
+        layers.append(Layer((mask.data > 0).astype("uint8"), "contour", colour=PALETTE["mask"], label="brain mask"))
+    grid = " x ".join(map(str, pipe.config.shape))
+    spacing = " x ".join(f"{s:g}" for s in pipe.config.spacing)
+    save_orthoview(volume, path, layers, title=f"{path.name.removesuffix('_preproc.png')}: grid {grid} at {spacing} mm")

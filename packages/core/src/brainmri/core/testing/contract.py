@@ -100,6 +100,24 @@ def check_reported(stderr: str, case: Case) -> str:
     return line
 
 
+def check_named_once(stderr: str, case: Case) -> None:
+    """Assert a skipped bad input is named on exactly two lines: its failure and the summary.
+
+    The rule of ``--on-error skip``: one ``error: <path>: <problem>`` line as it fails, and one
+    ``  skipped <arg>: <problem>`` line in the end summary. No second failure line (a progress
+    line saying it failed, a warning repeating the error, a per-command summary of its own).
+    Lines starting with ``note: `` (folder expansion notes) are not failures.
+    """
+    names = {str(case.path), str(case_argument(case))}
+    lines = [line for line in stderr.splitlines()
+             if any(name in line for name in names) and not line.startswith("note: ")]
+    failures = [line for line in lines if not line.startswith("  skipped ")]
+    summary = [line for line in lines if line.startswith("  skipped ")]
+    assert len(failures) == 1 and failures[0].startswith("error: "), \
+        f"{case.path}: expected one failure line, got {failures}\n{stderr}"
+    assert len(summary) == 1, f"{case.path}: expected one summary line, got {summary}\n{stderr}"
+
+
 def check_clean_outputs(out_dir: str | os.PathLike, expected_stems: set[str] | None = None) -> list[Path]:
     """Assert ``out_dir`` holds no partial file and every NIfTI in it decodes completely.
 
@@ -141,7 +159,8 @@ def sweep(cmd: Sequence, cases: dict[str, Case], *, corpus: str | os.PathLike, o
 
     Always: no traceback, the corpus unchanged (:func:`digests` before and after) and, with
     ``out_dir``, no half-written file there. ``skip``: one error line per bad case naming its
-    file (:func:`check_reported`) and one ``  skipped <arg>:`` line, no error line for a good
+    file (:func:`check_reported`) and one ``  skipped <arg>:`` line and no other line naming it
+    (:func:`check_named_once`), no error line for a good
     case, ``N <what> done, ... M skipped`` counting both, exit code 0 when a good case is
     there (else non-zero) and, with ``out_dir``, a decodable NIfTI output for each good scan
     and none for the others (:func:`check_clean_outputs`). ``fail``: a non-zero exit with a
@@ -181,6 +200,7 @@ def sweep(cmd: Sequence, cases: dict[str, Case], *, corpus: str | os.PathLike, o
     for case in bad:
         check_reported(err, case)
         assert err.count(f"\n  skipped {case_argument(case)}: ") == 1, f"{case_argument(case)} not listed\n{shown}"
+        check_named_once(err, case)
     for case in good:
         assert not [line for line in error_lines(err) if str(case.path) in line], shown
     counts = _SUMMARY.findall(err)
@@ -197,6 +217,7 @@ def sweep(cmd: Sequence, cases: dict[str, Case], *, corpus: str | os.PathLike, o
 __all__ = [
     "case_argument",
     "check_clean_outputs",
+    "check_named_once",
     "check_reported",
     "digests",
     "error_lines",

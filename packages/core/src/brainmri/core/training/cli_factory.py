@@ -127,7 +127,8 @@ def _predict_command(task_name: str) -> click.Command:
     @click.command("predict", short_help="Predict scans (files or folders) with a run.")
     @click.argument("run", required=False, type=click.Path())
     @click.argument("scans", nargs=-1, type=click.Path(readable=False))  # unreadable: our one-line error
-    @click.option("-o", "--output", type=click.Path(dir_okay=False), help="CSV file (default: print to stdout).")
+    @click.option("-o", "--output", type=click.Path(dir_okay=False),
+                  help="CSV file, every column at full precision (default: a table on stdout).")
     @click.option("--checkpoint", type=click.Path(exists=True, dir_okay=False),
                   help="A raw reference checkpoint (.pth) instead of a run folder.")
     @click.option("--arch", default="vt1", show_default=True, help="Architecture of --checkpoint.")
@@ -147,9 +148,11 @@ def _predict_command(task_name: str) -> click.Command:
     @handle_errors
     def predict(run, scans, output, checkpoint, arch, preset, spacing, shape, brain, mask_dir, skull_strip, truth,
                 device, glob, shard, on_error):
-        """Predict SCAN... (files or folders; any orientation) with RUN, or with --checkpoint FILE.pth --arch vt1."""
-        import csv
-        import sys
+        """Predict SCAN... (files or folders; any orientation) with RUN, or with --checkpoint FILE.pth --arch vt1.
+
+        Prints a table (one row per scan, rounded, words for classes such as female/male);
+        -o FILE.csv writes every column with full precision instead.
+        """
         from pathlib import Path
 
         from ..batch import empty_share, expand_scans, take_shard
@@ -187,11 +190,9 @@ def _predict_command(task_name: str) -> click.Command:
             RunDir(output.parent).write_csv(output, report.done)
             click.echo(f"wrote {output}", err=True)
         elif report.done:
-            writer = csv.DictWriter(sys.stdout, fieldnames=list(report.done[0]), lineterminator="\n")
-            writer.writeheader()
-            from ..wording import rounded
+            from ..wording import table
 
-            writer.writerows(rounded(row) for row in report.done)  # the CSV file (-o) keeps every digit
+            click.echo(table(report.done))  # for people; -o FILE.csv keeps every column and digit
         report.conclude("scans")
 
     return predict
