@@ -149,3 +149,45 @@ def test_apply_inverse_transform_brings_labels_back_onto_the_native_grid(volumes
     assert np.array_equal(back["labels"].data[0].numpy(), labels.data)
     assert np.array_equal(back["image"].affine, native.affine)
     assert back["image"].spatial_shape == native.shape
+
+
+def test_training_on_a_torchio_subjects_dataset(tmp_path):
+    import json
+
+    from brainmri.core.synth.phantom import make_phantom
+    from brainmri.core.testing.task import register_test_task
+    from brainmri.core.training import TrainConfig, evaluate
+    from brainmri.core.training.torchio_subjects import train_on_subjects
+
+    task = register_test_task()
+    subjects = []
+    for i in range(10):
+        phantom = make_phantom(i % 2, 30.0 + 4 * i, seed=i, spacing=6.0, orientation=("RAS", "LIA")[i % 2])
+        if i < 5:  # in memory
+            image = bridge.to_torchio(phantom.image)
+        else:  # a file TorchIO reads lazily
+            image = tio.ScalarImage(write_nifti(tmp_path / f"s{i}.nii.gz", phantom.image.data, phantom.image.affine))
+        subjects.append(tio.Subject(image=image, subject_id=f"p{i}", sex=i % 2, age=30.0 + 4 * i))
+    dataset = tio.SubjectsDataset(subjects[:6])
+    config = TrainConfig(epochs=1, batch_size=3, augment=False, patience=0)
+    run = train_on_subjects(
+        task,
+        tmp_path / "run",
+        dataset,
+        subjects[6:8],
+        subjects[8:],
+        arch="vt1",
+        train_config=config,
+        device="cpu",
+        progress=False,
+        spacing=6.0,
+        shape=24,
+    )
+    split = json.loads(run.split_path.read_text())
+    assert (split["train"], split["val"], split["test"]) == ([f"p{i}" for i in range(6)], ["p6", "p7"], ["p8", "p9"])
+    written = load_volume(run.path / "torchio-subjects" / "p1_image.nii.gz")  # an in-memory image, now a file
+    # NIfTI stores the affine in float32: equal to that precision (the run reads this file from now on).
+    np.testing.assert_array_equal(written.affine, subjects[1]["image"].affine.astype(np.float32))
+    assert np.array_equal(written.data, subjects[1]["image"].data[0].numpy())
+    assert json.loads((run.path / "metrics.json").read_text())["test"]["n"] == 2
+    assert evaluate(run.path, splits=("val",), n_boot=20, progress=False)["val"]["n"] == 2  # reads them again
