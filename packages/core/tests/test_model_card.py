@@ -23,19 +23,8 @@ def run(tmp_path_factory):
     masks = root / "masks"
     shutil.copytree(table.parent / "masks", masks)
     config = TrainConfig(epochs=1, batch_size=4, augment=False, patience=0)
-    return train(
-        TASK,
-        root / "run",
-        dataset="table",
-        root=table,
-        mask_dir=masks,
-        arch="vt1",
-        train_config=config,
-        device="cpu",
-        progress=False,
-        spacing=6.0,
-        shape=24,
-    ).path
+    options = {"arch": "vt1", "train_config": config, "device": "cpu", "progress": False, "spacing": 6.0, "shape": 24}
+    return train(TASK, root / "run", dataset="table", root=table, mask_dir=masks, **options).path
 
 
 def _read(run, name):

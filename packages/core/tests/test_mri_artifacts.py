@@ -67,8 +67,9 @@ def table(tmp_path_factory):
     return write_phantom_table(tmp_path_factory.mktemp("data"), n=8, seed=4, spacing=6.0, orientation=None)
 
 
-def _train(table, out, task, artifacts, seed=0):
-    config = TrainConfig(epochs=1, batch_size=4, augment=True, patience=0, seed=seed, mri_artifacts=artifacts)
+def _train(table, out, task, artifacts, augment=True):
+    config = TrainConfig(epochs=1, batch_size=4, augment=augment, patience=0, mri_artifacts=artifacts)
+    grid = {"spacing": 6.0, "shape": 24, "val": 0.25, "test": 0.0}
     return train(
         task,
         out,
@@ -81,10 +82,7 @@ def _train(table, out, task, artifacts, seed=0):
         device="cpu",
         progress=False,
         evaluate_after=False,
-        val=0.25,
-        test=0.0,
-        spacing=6.0,
-        shape=24,
+        **grid,
     )
 
 
@@ -121,23 +119,7 @@ def _rng_after_pipeline(pipeline, samples, step):
 
 def test_no_artifacts_without_augmentation(table, tmp_path):
     task = _Recording()
-    config = TrainConfig(epochs=1, batch_size=4, augment=False, patience=0, mri_artifacts=ALWAYS)
-    train(
-        task,
-        tmp_path / "run",
-        dataset="table",
-        root=table,
-        mask_dir=table.parent / "masks",
-        arch="vt1",
-        train_config=config,
-        device="cpu",
-        progress=False,
-        evaluate_after=False,
-        val=0.25,
-        test=0.0,
-        spacing=6.0,
-        shape=24,
-    )
+    _train(table, tmp_path / "run", task, ALWAYS, augment=False)
     pipeline = Pipeline(PipelineConfig(spacing=6.0, shape=24, apply_mask=True, augment=AugmentConfig()))
     samples, image, _, _ = task.seen[0]
     assert torch.equal(image, pipeline(samples).image)
