@@ -168,7 +168,7 @@ def evaluate_run(
 ) -> dict:
     """Segment a run's split subjects with its network and score them (native grid).
 
-    Writes ``metrics.json`` (mean, sd, n of every metric per split) and ``predictions.csv``
+    Writes ``metrics.json`` (mean, sd, 95% bootstrap interval and n of every metric per split) and ``predictions.csv``
     (one row per subject) into the run folder, and MODEL_CARD.md and methods.md again.
 
     Returns:

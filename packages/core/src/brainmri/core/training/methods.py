@@ -16,6 +16,8 @@ from .modelcard import (
 from .references import ARCHITECTURES, DATASETS, REFERENCES, cited
 
 _INTERPOLATION = {"linear": "trilinear", "cubic": "cubic B-spline"}
+#: Metrics a methods paragraph reports first (the rest stay in the model card).
+_HEADLINE = ("balanced_accuracy", "roc_auc", "accuracy", "mae", "pearson_r", "dice", "hd95")
 _REGION = {
     "foreground": "voxels above the image mean",
     "nonzero": "non-zero voxels",
@@ -69,6 +71,7 @@ def _cite(text: str) -> tuple[str, list[str]]:
     order = list(dict.fromkeys(k for k in re.findall(r"\[(\w+)\]", text) if k in REFERENCES))
     for n, key in enumerate(order, start=1):
         text = text.replace(f"[{key}]", f"[{n}]")
+    text = re.sub(r"\[(\d+)\] \[(\d+)\]", r"[\1, \2]", text)
     return text, cited(order)
 
 
@@ -107,11 +110,28 @@ def methods_text(facts: RunFacts) -> str:
         sentences.append("The network saw the scans multiplied by their given brain masks.")
     shape = " x ".join(str(s) for s in pipeline.get("shape", []))
     clip = pipeline.get("clip_percentiles")
+    interpolation = _INTERPOLATION.get(pipeline.get("interpolation"), "linear")
+    task_config = config.get("task_config", {})
+    if task_config.get("patch_size"):
+        fraction = float(task_config.get("foreground_fraction", 0))
+        grid = (
+            f"Training patches of {shape} voxels at {_mm(pipeline.get('spacing'))} mm (RAS orientation, "
+            f"{task_config.get('patches_per_scan')} per scan and epoch, centred on a labelled voxel with "
+            f"probability {_g(fraction)}, elsewhere at random) were each cut from the native scan by one "
+            f"resampling with {interpolation} interpolation for the image and "
+            f"{pipeline.get('label_interpolation')} for the labels (reorientation, voxel size, position and "
+            "augmentation composed into one transform); validation and test scans were segmented whole with "
+            "a sliding window and mapped back onto their own grid. Images were "
+        )
+    else:
+        centre = "brain mask" if pipeline.get("centre") == "mask" else "scan"
+        grid = (
+            f"Each scan was resampled once, with {interpolation} interpolation, onto a "
+            f"{_mm(pipeline.get('spacing'))} mm grid of {shape} voxels in RAS orientation centred on the "
+            f"{centre} (reorientation, voxel size, centring and augmentation composed into one transform), "
+        )
     sentences.append(
-        f"Each scan was resampled once, with {_INTERPOLATION.get(pipeline.get('interpolation'), 'linear')} "
-        f"interpolation, onto a {_mm(pipeline.get('spacing'))} mm grid of {shape} voxels in RAS orientation "
-        f"centred on the {'brain mask' if pipeline.get('centre') == 'mask' else 'scan'} (reorientation, voxel "
-        "size, centring and augmentation composed into one transform), "
+        grid
         + (f"clipped to the {_g(float(clip[0]))}-{_g(float(clip[1]))} percentiles and " if clip else "")
         + f"z-scored over {_REGION.get(pipeline.get('zscore_region'), 'the image')}."
     )
@@ -130,11 +150,11 @@ def methods_text(facts: RunFacts) -> str:
     )
     part, metrics = _headline(facts)
     if metrics:
-        shown = [
-            f"{name.replace('_', ' ')} {metric_text(value)}"
-            for name, value in metrics.items()
-            if isinstance(value, dict) and ("value" in value or "mean" in value)
-        ][:4]
+        figures = [
+            name for name, value in metrics.items() if isinstance(value, dict) and ("value" in value or "mean" in value)
+        ]
+        main = [name for name in figures if name.startswith(_HEADLINE)] or figures
+        shown = [f"{name.replace('_', ' ')} {metric_text(metrics[name])}" for name in main[:4]]
         n = metrics.get("n")
         sentences.append(
             f"On the {'held-out test' if part == 'test' else 'validation'} subjects (n = {n}): "

@@ -119,14 +119,23 @@ def _g(value) -> str:
     return "n/a" if value is None else f"{value:.3g}" if isinstance(value, float) else str(value)
 
 
+def _ci(ci) -> str:
+    ci = ci or [None, None]
+    ok = ci[0] is not None and ci[0] == ci[0]  # None or NaN: no interval (too few subjects)
+    return f"95% CI {_g(ci[0])} to {_g(ci[1])}" if ok else ""
+
+
 def metric_text(value) -> str | None:
-    """``0.912 (95% CI 0.85-0.96)``, ``0.81 ± 0.05 (n=12)`` or a number; None for other entries."""
+    """``0.912 (95% CI 0.85 to 0.96)``, ``0.81 (95% CI 0.78 to 0.84; sd 0.05, n=12)`` or a number.
+
+    None for entries that are not one figure (confusion matrices).
+    """
     if isinstance(value, dict) and "value" in value:
-        ci = value.get("ci95") or [None, None]
-        tail = f" (95% CI {_g(ci[0])} to {_g(ci[1])})" if ci[0] is not None and ci[0] == ci[0] else ""
-        return f"{_g(value['value'])}{tail}"
+        ci = _ci(value.get("ci95"))
+        return f"{_g(value['value'])}" + (f" ({ci})" if ci else "")
     if isinstance(value, dict) and "mean" in value:
-        return f"{_g(value['mean'])} ± {_g(value.get('sd'))} (mean ± sd, n={value.get('n')})"
+        ci = _ci(value.get("ci95"))
+        return f"{_g(value['mean'])} ({ci + '; ' if ci else ''}sd {_g(value.get('sd'))}, n={value.get('n')})"
     if isinstance(value, (int, float)) and not isinstance(value, bool):
         return _g(value)
     return None
@@ -156,7 +165,7 @@ def split_phrase(split: dict) -> str:
         return f"fold {split.get('fold')} of a {split.get('k')}-fold subject-level cross-validation (seed {seed})"
     if method == "fixed":
         return f"a fixed test set, the validation subjects drawn from the rest (seed {seed})"
-    return f"a subject-level random split stratified by sex and age (seed {seed})"
+    return f"a subject-level random split, stratified by sex and age where known (seed {seed})"
 
 
 def limits(facts: RunFacts) -> list[str]:
