@@ -51,6 +51,26 @@ RECIPES = {
     },
 }
 
+#: Suffix of a task trained again with ``--mri-artifacts`` (TorchIO's MRI artifacts on its batches).
+ARTIFACTS = "+mri-artifacts"
+
+
+def with_mri_artifacts(recipe: dict) -> dict:
+    """The same recipe with TorchIO's MRI artifacts at their default probabilities."""
+    return {**recipe, "train": {**recipe["train"], "mri_artifacts": True}}
+
+
+def expand_tasks(names) -> list[str]:
+    """Task names, a prefix standing for every task it starts (``age``: ``age-full``, ``age-brain``)."""
+    out = []
+    for name in names:
+        matches = [t for t in TASKS if t == name or t.startswith(f"{name}-")]
+        if not matches:
+            raise ValueError(f"unknown task {name!r}; use {', '.join(TASKS)} or a prefix (sex, age)")
+        out += [m for m in matches if m not in out]
+    return out
+
+
 #: The reference project, the literature and this project's targets, per task.
 ANCHORS = {
     "sex-full": {"title": "sex, full head", "metrics": [("balanced_accuracy", "balanced accuracy"),

@@ -2,12 +2,17 @@
 
     python benchmarks/accuracy/run.py [--quick] [--config cpu|full] [--tasks sex-full age-full ...]
                                       [--folds 5] [--out accuracy-output] [--mask-dir DIR]
+                                      [--mri-artifacts]
 
 Every task trains with the same library calls as its ``train`` command, on the real data in
 ``../shared/data`` (IXI-HH with its real IXI.xls, DLMUSE labels and HD-BET masks made by
 ``brainmri-core skullstrip``; MSD Task04). Each subject is predicted once, by the fold that
 held it out; the pooled out-of-fold predictions give each figure with a 95% bootstrap CI,
 printed beside the trivial baseline, the reference project and the literature.
+
+``--mri-artifacts``: every task is trained twice on the same folds, without and with TorchIO's
+MRI artifacts (``train --mri-artifacts``), and the table adds the paired difference on the same
+held-out subjects with its 95% bootstrap CI. ``--tasks age`` stands for age-full and age-brain.
 
 ``--quick``: the first fold of each task only. ``--config full``: the reference project's
 2 mm / 128^3 grids and larger patches, for a CUDA machine (``benchmarks/gpu.sh``).
@@ -26,8 +31,8 @@ import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from accuracy.recipes import ANCHORS, RECIPES, TASKS  # noqa: E402
-from accuracy.scoring import pooled_metrics  # noqa: E402
+from accuracy.recipes import ANCHORS, ARTIFACTS, RECIPES, TASKS, expand_tasks, with_mri_artifacts  # noqa: E402
+from accuracy.scoring import paired_difference, pooled_metrics  # noqa: E402
 
 
 def _data_root(arg: str | None) -> Path:
@@ -117,7 +122,10 @@ def _test_rows(run: Path) -> list[dict]:
 def run_task(name: str, args, data: Path, masks, out: Path) -> dict:
     from brainmri.core.splits import Split, kfold
 
-    spec, recipe = TASKS[name], RECIPES[args.config][name]
+    base = name.removesuffix(ARTIFACTS)
+    spec, recipe = TASKS[base], RECIPES[args.config][base]
+    if name.endswith(ARTIFACTS):
+        recipe = with_mri_artifacts(recipe)
     subjects = _subjects(spec, data, masks)
     folds = kfold(subjects, args.folds, seed=args.seed)
     rows, seconds = [], []
@@ -129,7 +137,7 @@ def run_task(name: str, args, data: Path, masks, out: Path) -> dict:
             split_file.parent.mkdir(parents=True, exist_ok=True)
             Split.from_fixed(fold.train, fold.val, val=0.15, seed=args.seed).save(split_file)
             start = time.perf_counter()
-            _train_fold(name, spec, recipe, data, masks, split_file, run, args.device)
+            _train_fold(base, spec, recipe, data, masks, split_file, run, args.device)
             (run / "seconds.txt").write_text(f"{time.perf_counter() - start:.1f}\n")
         seconds.append(float((run / "seconds.txt").read_text()) if (run / "seconds.txt").is_file() else np.nan)
         fold_rows = _test_rows(run)
@@ -139,7 +147,7 @@ def run_task(name: str, args, data: Path, masks, out: Path) -> dict:
         print(f"  {name} fold {fold.fold}: {len(fold_rows)} test subjects, {seconds[-1]:.0f} s", flush=True)
     result = pooled_metrics(spec, rows)
     result.update(folds_run=len(seconds), k=args.folds, n_subjects=len(subjects),
-                  train_seconds=float(np.nansum(seconds)), recipe=recipe)
+                  train_seconds=float(np.nansum(seconds)), recipe=recipe, rows=rows)
     return result
 
 
@@ -184,9 +192,11 @@ def print_table(results: dict, args) -> None:
     print("| task | metric | brainmri | 95% CI | trivial baseline | reference project | literature | target |")
     print("|---|---|---|---|---|---|---|---|")
     for name, res in results.items():
-        if name not in ANCHORS:
+        if name.removesuffix(ARTIFACTS) not in ANCHORS:
             continue
-        anchor = ANCHORS[name]
+        anchor = dict(ANCHORS[name.removesuffix(ARTIFACTS)])
+        if name.endswith(ARTIFACTS):
+            anchor["title"] += " + MRI artifacts"
         for metric, label in anchor["metrics"]:
             m = res.get(metric)
             if m is None:
@@ -199,6 +209,11 @@ def print_table(results: dict, args) -> None:
     if "sex-full" in results and "sex-brain" in results:
         gap = results["sex-full"]["balanced_accuracy"]["value"] - results["sex-brain"]["balanced_accuracy"]["value"]
         print(f"\nFull head minus brain only, sex balanced accuracy: {gap:+.3f} (reference project: about +0.20)")
+    for name, diff in results.get("mri_artifacts", {}).items():
+        parts = [f"{metric} {d['value']:+.3g} (95% CI {d['ci95'][0]:+.3g} to {d['ci95'][1]:+.3g})"
+                 for metric, d in diff.items() if isinstance(d, dict)]
+        print(f"\nMRI artifacts minus none, {name}, same {diff['n']} held-out subjects: " + "; ".join(parts)
+              + " (an interval that excludes 0 is a difference; MAE: negative is better)")
     for name, cam in results.get("gradcam", {}).items():
         if cam.get("brain_only_input"):
             print(f"Grad-CAM {name}: {cam['n']} non-empty maps, all inside the brain by construction (its input "
@@ -212,11 +227,21 @@ def print_table(results: dict, args) -> None:
               f"{cam['empty_maps']} empty maps)")
 
 
+def _save(out: Path, results: dict) -> None:
+    """accuracy.json, without the per-subject rows (they stay in each run's predictions.csv)."""
+    kept = {k: ({kk: vv for kk, vv in v.items() if kk != "rows"} if isinstance(v, dict) else v)
+            for k, v in results.items()}
+    (out / "accuracy.json").write_text(json.dumps(kept, indent=2, default=str))
+
+
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--quick", action="store_true", help="The first fold of each task only.")
     parser.add_argument("--config", choices=sorted(RECIPES), default="cpu")
-    parser.add_argument("--tasks", nargs="*", choices=sorted(TASKS), default=list(TASKS))
+    parser.add_argument("--tasks", nargs="*", default=list(TASKS),
+                        help=f"Tasks, or a prefix of them (age: age-full and age-brain): {', '.join(TASKS)}.")
+    parser.add_argument("--mri-artifacts", action="store_true",
+                        help="Train every task again with TorchIO's MRI artifacts and print the paired difference.")
     parser.add_argument("--folds", type=int, default=5)
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--device", default="auto")
@@ -227,6 +252,10 @@ def main() -> int:
                              "2 cores) or the DLMUSE label maps' brain (every labelled voxel).")
     parser.add_argument("--out", default="accuracy-output")
     args = parser.parse_args()
+    try:
+        args.tasks = expand_tasks(args.tasks)
+    except ValueError as exc:
+        parser.error(str(exc))
     import logging
     import warnings
 
@@ -239,12 +268,17 @@ def main() -> int:
     started = time.perf_counter()
     results = {}
     for name in args.tasks:
-        print(f"# {name}", flush=True)
-        results[name] = run_task(name, args, data, masks, out)
-        (out / "accuracy.json").write_text(json.dumps(results, indent=2, default=str))
+        for variant in (name, name + ARTIFACTS) if args.mri_artifacts else (name,):
+            print(f"# {variant}", flush=True)
+            results[variant] = run_task(variant, args, data, masks, out)
+            _save(out, results)
+        if args.mri_artifacts:
+            results.setdefault("mri_artifacts", {})[name] = paired_difference(
+                TASKS[name], results[name]["rows"], results[name + ARTIFACTS]["rows"])
+            _save(out, results)
     if masks is not None and {"sex-full", "sex-brain"} <= set(args.tasks):
         results["gradcam"] = gradcam_inside_brain(out, data, masks)
-        (out / "accuracy.json").write_text(json.dumps(results, indent=2, default=str))
+        _save(out, results)
     print_table(results, args)
     print(f"\nwall time {time.perf_counter() - started:.0f} s; results in {out / 'accuracy.json'}")
     return 0

@@ -76,9 +76,7 @@ def test_hd95_is_symmetric_and_catches_a_far_outlier_only_above_5_percent():
     spacing = (1.0, 1.0, 1.0)
     assert hd95(pred, true, spacing) == pytest.approx(brute_hd(pred, true, spacing))
     assert hd95(pred, true, spacing) == pytest.approx(hd95(true, pred, spacing))
-    assert (
-        hd95(pred, true, spacing) < 1.0
-    )  # one voxel of hundreds of surface voxels is not the 95th percentile
+    assert hd95(pred, true, spacing) < 1.0  # one voxel of hundreds of surface voxels is not the 95th percentile
     assert hausdorff(pred, true, spacing, 100) == pytest.approx(13.0)
 
 
@@ -138,9 +136,22 @@ def test_summarise_leaves_infinite_hd95_out_of_the_mean_and_counts_it():
     assert s["hd95"]["mean"] == pytest.approx(3.0) and s["hd95"]["n"] == 2 and s["hd95"]["n_inf"] == 1
 
 
+def test_summarise_gives_a_95_percent_bootstrap_interval_of_the_mean():
+    values = np.random.default_rng(0).normal(0.8, 0.05, size=40)
+    s = summarise([{"dice": v} for v in values], n_boot=2000)["dice"]
+    low, high = s["ci95"]
+    half = 1.96 * values.std(ddof=1) / np.sqrt(len(values))  # the normal-theory interval it approximates
+    assert low < values.mean() < high
+    assert (high - low) / 2 == pytest.approx(half, rel=0.15)
+    assert summarise([{"dice": 0.5}], n_boot=0)["dice"]["ci95"] == [pytest.approx(math.nan, nan_ok=True)] * 2
+
+
 def test_hd95_agrees_with_monai():
-    monai_metrics = pytest.importorskip("monai.metrics", reason="MONAI, the independent reference, is installed by "
-                                        "nox -s tests (it is no dependency of brainmri-segment)")
+    monai_metrics = pytest.importorskip(
+        "monai.metrics",
+        reason="MONAI, the independent reference, is installed by "
+        "nox -s tests (it is no dependency of brainmri-segment)",
+    )
     import torch
 
     spacing = (0.86, 0.86, 2.4)

@@ -159,6 +159,7 @@ def train(**kw):
             seed=kw["seed"],
             augment=kw["augment"],
             num_workers=kw["num_workers"],
+            mri_artifacts=kw["mri_artifacts"],
         )
     except ValueError as exc:
         raise BrainmriError(str(exc)) from None

@@ -168,8 +168,8 @@ def evaluate_run(
 ) -> dict:
     """Segment a run's split subjects with its network and score them (native grid).
 
-    Writes ``metrics.json`` (mean, sd, n of every metric per split) and ``predictions.csv``
-    (one row per subject) into the run folder.
+    Writes ``metrics.json`` (mean, sd, 95% bootstrap interval and n of every metric per split) and ``predictions.csv``
+    (one row per subject) into the run folder, and MODEL_CARD.md and methods.md again.
 
     Returns:
         ``{split: summary}``.
@@ -200,4 +200,7 @@ def evaluate_run(
         run.update_metrics(part, jsonable({"n": len(rows), **summary}))
         run.update_predictions(part, rows)
         results[part] = summary
+    from brainmri.core.training.modelcard import write_run_documents
+
+    write_run_documents(run.path)  # the card's metrics follow metrics.json
     return results

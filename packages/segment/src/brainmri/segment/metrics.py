@@ -116,9 +116,7 @@ def label_volumes(labels, affine, classes: Mapping[int, str] = HIPPOCAMPUS_CLASS
     return {f"{name}_mm3": float(np.count_nonzero(labels == value)) * unit for value, name in classes.items()}
 
 
-def segmentation_metrics(
-    pred, true, affine, classes: Mapping[int, str] = HIPPOCAMPUS_CLASSES
-) -> dict[str, float]:
+def segmentation_metrics(pred, true, affine, classes: Mapping[int, str] = HIPPOCAMPUS_CLASSES) -> dict[str, float]:
     """Per-class Dice, HD95 (mm) and volumes of a predicted label map against the truth.
 
     Args:
@@ -152,15 +150,25 @@ def segmentation_metrics(
     return out
 
 
-def summarise(rows: Sequence[Mapping[str, float]], keys: Sequence[str] | None = None) -> dict[str, dict]:
-    """Mean and sample standard deviation of each metric over subjects.
+def summarise(
+    rows: Sequence[Mapping[str, float]], keys: Sequence[str] | None = None, n_boot: int = 1000, seed: int = 0
+) -> dict[str, dict]:
+    """Mean, sample standard deviation and 95% bootstrap interval of each metric over subjects.
 
     Non-finite values (HD95 ``inf`` for an empty side, NaN percentages) are left out of the
-    mean and sd and counted in ``n_inf`` / ``n_nan``.
+    mean, sd and interval and counted in ``n_inf`` / ``n_nan``.
+
+    Args:
+        rows: One dict of metrics per subject.
+        keys: Metrics to summarise (default: the first row's numeric ones).
+        n_boot: Bootstrap resamples of subjects for ``ci95`` (0: no interval).
+        seed: Bootstrap seed.
 
     Returns:
-        ``{metric: {"mean", "sd", "n", "n_inf", "n_nan"}}``.
+        ``{metric: {"mean", "sd", "ci95", "n", "n_inf", "n_nan"}}``.
     """
+    from brainmri.core.metrics import bootstrap_ci
+
     if not rows:
         return {}
     keys = list(keys) if keys is not None else [k for k, v in rows[0].items() if isinstance(v, (int, float))]
@@ -171,6 +179,7 @@ def summarise(rows: Sequence[Mapping[str, float]], keys: Sequence[str] | None = 
         out[k] = {
             "mean": float(finite.mean()) if finite.size else math.nan,
             "sd": float(finite.std(ddof=1)) if finite.size > 1 else (0.0 if finite.size else math.nan),
+            "ci95": list(bootstrap_ci(np.mean, finite, n_boot=n_boot, seed=seed)),
             "n": int(finite.size),
             "n_inf": int(np.isinf(values).sum()),
             "n_nan": int(np.isnan(values).sum()),

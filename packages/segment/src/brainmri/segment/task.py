@@ -30,7 +30,6 @@ DEFAULTS: dict[str, Any] = {
 }
 
 
-
 class HippocampusTask(Task):
     """Hippocampus segmentation: 3 classes (0 background, 1 left, 2 right; MSD: anterior/posterior).
 
@@ -93,19 +92,17 @@ class HippocampusTask(Task):
     def loss(self, outputs: torch.Tensor, target: torch.Tensor, task_config: dict) -> torch.Tensor:
         from .losses import segmentation_loss
 
-        return segmentation_loss(
-            outputs, target, task_config.get("loss", "dice_ce"), task_config.get("class_weights")
-        )
+        return segmentation_loss(outputs, target, task_config.get("loss", "dice_ce"), task_config.get("class_weights"))
 
     def decode(self, outputs, task_config: dict, calibration: dict | None = None) -> dict:
         """Label maps from logits ``(B, K, X, Y, Z)`` (argmax)."""
         return {"labels": outputs.argmax(1).cpu().numpy()}
 
     def metrics(self, records: list[dict], task_config: dict, n_boot: int = 1000, seed: int = 0) -> dict:
-        """Mean +- sd of per-subject segmentation metrics (records from :mod:`.evaluate`)."""
+        """Mean +- sd and 95% bootstrap interval of per-subject segmentation metrics (records from :mod:`.evaluate`)."""
         from .metrics import summarise
 
-        return summarise(records)
+        return summarise(records, n_boot=n_boot, seed=seed)
 
     def summary(self, metrics: dict) -> dict[str, float]:
         return {k: v["mean"] for k, v in metrics.items() if isinstance(v, dict) and "mean" in v}

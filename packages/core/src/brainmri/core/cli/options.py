@@ -269,6 +269,15 @@ def _train_option_table(datasets: Iterable[str], architectures: Iterable[str], d
             },
         ),
         "augment": (("--augment/--no-augment",), {"default": True, "show_default": True}),
+        "mri_artifacts": (
+            ("--mri-artifacts",),
+            {
+                "is_flag": True,
+                "help": "Add TorchIO's MRI artifacts to training batches after the resample: motion, ghosting, "
+                "spikes, bias field, blur, anisotropy (probabilities in config.json; labels untouched; "
+                "needs brainmri-core[torchio]).",
+            },
+        ),
         "dropout": (
             ("--dropout",),
             {"type": float, "default": None, "help": "Dropout before the head (architecture default)."},

@@ -22,6 +22,7 @@ import torch
 from ..devices import autocast_context
 from ..loading import make_loader
 from ..pipeline import Pipeline, PipelineConfig
+from .artifacts import apply_mri_artifacts
 from .checkpoints import load_checkpoint, model_state, save_checkpoint
 from .distributed import DistInfo, barrier, init_distributed, reduce_sums
 from .inference import predict_records, records_loss
@@ -48,6 +49,9 @@ class TrainConfig:
         monitor: Metric choosing the best checkpoint (``val_loss``, ``val_roc_auc``...); None:
             the task's default.
         monitor_mode: ``min`` or ``max``; None: the task's default for its metric.
+        mri_artifacts: TorchIO's MRI artifacts on training batches (with ``augment``):
+            ``True`` for :data:`~brainmri.core.training.artifacts.DEFAULT_PROBABILITIES`, or
+            artifact name -> probability; stored as the probabilities. None: off.
     """
 
     epochs: int = 20
@@ -63,8 +67,12 @@ class TrainConfig:
     num_workers: int = 0
     monitor: str | None = None
     monitor_mode: str | None = None
+    mri_artifacts: dict[str, float] | None = None
 
     def __post_init__(self) -> None:
+        from .artifacts import parse_artifacts
+
+        self.mri_artifacts = parse_artifacts(self.mri_artifacts)
         if self.scheduler not in ("cosine", "plateau", "none"):
             raise ValueError(f"scheduler must be cosine, plateau or none, got {self.scheduler!r}")
         if self.epochs < 1 or self.batch_size < 1 or self.accumulate < 1:
@@ -232,6 +240,8 @@ class Trainer:
             wait += time.perf_counter() - mark
             rng = np.random.default_rng([cfg.seed, epoch, step, dist.rank])
             grid = self.pipeline(batch["samples"], augment=cfg.augment, rng=rng)
+            if cfg.augment and cfg.mri_artifacts:  # after the resample, on the image only
+                grid.image = apply_mri_artifacts(grid.image, grid.affine, cfg.mri_artifacts, rng)
             target = self.task.target_tensor(batch, grid, self.task_config)
             sync = (step + 1) % cfg.accumulate == 0 or step + 1 == steps
             ctx = self.net.no_sync() if dist.enabled and not sync else contextlib.nullcontext()

@@ -211,6 +211,7 @@ def run_training(
     from ..pipeline import PipelineConfig
     from ..splits import Split
     from .distributed import barrier, init_distributed, shutdown
+    from .modelcard import cohort_summary, write_run_documents
     from .trainer import Trainer
 
     run = RunDir(out)
@@ -229,6 +230,7 @@ def run_training(
                 raise BrainmriError(f"{run.path}: already holds a run; use --resume to continue it or pick a new --out")
             config, split, subjects = new_run()
             config["world_size"] = dist.world_size
+            config["cohort"] = cohort_summary(split, subjects)  # counts for MODEL_CARD.md
             if dist.is_main:
                 run.write_config(config)
                 split.save(run.split_path)
@@ -243,6 +245,8 @@ def run_training(
         trainer.fit(resume=resume)
         if evaluate_run is not None and dist.is_main:
             evaluate_run(run.path, dist.device)
+        if dist.is_main:
+            write_run_documents(run.path)
         barrier(dist)
     finally:
         shutdown(dist)
@@ -266,7 +270,8 @@ def evaluate(run_dir, splits: Sequence[str] = ("test",), device="auto", n_boot: 
         progress: Progress bars.
 
     Returns:
-        ``{split: metrics}``; also written to metrics.json and predictions.csv.
+        ``{split: metrics}``; also written to metrics.json and predictions.csv, and
+        MODEL_CARD.md and methods.md are written again.
     """
     from ..loading import make_loader
     from ..pipeline import Pipeline
@@ -298,4 +303,7 @@ def evaluate(run_dir, splits: Sequence[str] = ("test",), device="auto", n_boot: 
         run.update_metrics(p, metrics)
         run.update_predictions(p, rows)
         results[p] = metrics
+    from .modelcard import write_run_documents
+
+    write_run_documents(run.path)  # the card's metrics follow metrics.json
     return results
