@@ -10,12 +10,10 @@ another serves a corrupted archive.
 from __future__ import annotations
 
 import hashlib
-import http.server
 import io
 import subprocess
 import sys
 import tarfile
-import threading
 from pathlib import Path
 
 import numpy as np
@@ -23,6 +21,7 @@ import pytest
 
 from brainmri.core.datasets import load_dataset
 from brainmri.core.testing import synthetic_dataset, write_nifti
+from brainmri.core.testing.httpserver import LocalServer, refused_url
 
 IXI_ROWS = [(12, 1, 35.5), (13, 2, 61.25), (14, 1, 48.0)]
 IXI_NAMES = {12: "IXI012-HH-1211-T1.nii.gz", 13: "IXI013-HH-1212-T1.nii.gz", 14: "IXI014-HH-1236-T1.nii.gz"}
@@ -69,60 +68,6 @@ def _msd_files(folder: Path) -> tuple[dict[str, bytes], dict]:
     return {"Task04_Hippocampus.tar": _tar(files)}, manifest
 
 
-class _Server:
-    """A threaded HTTP server on 127.0.0.1:0 serving ``files`` with Range support."""
-
-    def __init__(self, files: dict[str, bytes]):
-        self.files = files
-        self.cut_after: dict[str, int] = {}  # name -> bytes sent before the connection is cut (once)
-        self.requests: list[tuple[str, str | None]] = []
-        server = self
-
-        class Handler(http.server.BaseHTTPRequestHandler):
-            def log_message(self, *args):
-                pass
-
-            def do_GET(self):
-                name = self.path.lstrip("/")
-                server.requests.append((name, self.headers.get("Range")))
-                data = server.files.get(name)
-                if data is None:
-                    self.send_error(404)
-                    return
-                start = 0
-                spec = self.headers.get("Range")
-                if spec and spec.startswith("bytes=") and spec.endswith("-"):
-                    start = int(spec[6:-1])
-                    if start >= len(data):
-                        self.send_error(416)
-                        return
-                    self.send_response(206)
-                    self.send_header("Content-Range", f"bytes {start}-{len(data) - 1}/{len(data)}")
-                else:
-                    self.send_response(200)
-                body = data[start:]
-                self.send_header("Content-Length", str(len(body)))
-                self.send_header("Accept-Ranges", "bytes")
-                self.end_headers()
-                cut = server.cut_after.pop(name, None)
-                if cut is not None:
-                    self.wfile.write(body[:cut])
-                    self.wfile.flush()
-                    self.close_connection = True
-                    self.connection.shutdown(2)  # the peer sees the transfer end early
-                    return
-                self.wfile.write(body)
-
-        self.httpd = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-        self.url = f"http://127.0.0.1:{self.httpd.server_address[1]}/"
-        self.thread = threading.Thread(target=self.httpd.serve_forever, daemon=True)
-        self.thread.start()
-
-    def close(self):
-        self.httpd.shutdown()
-        self.httpd.server_close()
-
-
 @pytest.fixture(scope="module")
 def archives(tmp_path_factory):
     ixi = _ixi_files(tmp_path_factory.mktemp("ixi-src"))
@@ -132,16 +77,15 @@ def archives(tmp_path_factory):
 
 @pytest.fixture
 def server(archives):
-    srv = _Server(dict(archives[0]))
-    yield srv
-    srv.close()
+    with LocalServer(archives[0]) as srv:
+        yield srv
 
 
 def _md5(data: bytes) -> str:
     return hashlib.md5(data).hexdigest()
 
 
-def _download(dataset: str, dest: Path, server: _Server, *md5: str):
+def _download(dataset: str, dest: Path, server: LocalServer, *md5: str):
     args = [sys.executable, "-m", "brainmri.core.cli", "download", dataset, str(dest), "--base-url", server.url]
     for value in md5:
         args += ["--md5", value]
@@ -215,25 +159,9 @@ def test_published_checksum_is_checked_without_override(server, tmp_path):
 
 
 def test_offline_is_one_line(tmp_path):
-    import socket
-
-    with socket.socket() as sock:  # a port nobody listens on: connection refused
-        sock.bind(("127.0.0.1", 0))
-        port = sock.getsockname()[1]
+    args = ["download", "msd-hippocampus", str(tmp_path / "d"), "--base-url", refused_url()]
     result = subprocess.run(
-        [
-            sys.executable,
-            "-m",
-            "brainmri.core.cli",
-            "download",
-            "msd-hippocampus",
-            str(tmp_path / "d"),
-            "--base-url",
-            f"http://127.0.0.1:{port}/",
-        ],
-        capture_output=True,
-        text=True,
-        timeout=60,
+        [sys.executable, "-m", "brainmri.core.cli", *args], capture_output=True, text=True, timeout=60
     )
     assert result.returncode == 1
     lines = _error_lines(result.stderr)
