@@ -236,13 +236,13 @@ def load_run(run_dir: str | os.PathLike, device="cpu", checkpoint: str = "best")
         run's config.json as a dict (``config["calibration"]`` holds calibration.json, if any).
     """
     from .devices import resolve_device
-    from .export import BmriModel, is_bmri, resolve_model
+    from .export import BmriModel, resolve_model
     from .pipeline import PipelineConfig
     from .training.checkpoints import load_checkpoint
     from .training.rundir import RunDir
 
     run_dir = resolve_model(run_dir)
-    if is_bmri(run_dir):  # the checkpoint it holds is the one chosen at export
+    if run_dir.is_file():  # a .bmri (refused in one line otherwise); it holds the checkpoint chosen at export
         return BmriModel(run_dir).build(device)
     run = RunDir(run_dir).require()
     config = run.read_config()
