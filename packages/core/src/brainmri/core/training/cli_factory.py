@@ -79,7 +79,7 @@ def _train_command(task_name: str, task_options: Sequence[Callable], architectur
 def export_command() -> click.Command:
     """``export RUN -o FILE``: a run as one ``.bmri`` file (or ``--format onnx``); shared by every task CLI."""
 
-    @click.command("export", short_help="A run as one file: .bmri (weights, config, calibration...) or ONNX.")
+    @click.command("export", short_help="A run as one file: .bmri (weights and settings) or ONNX.")
     @click.argument("run", type=click.Path(exists=True))
     @click.option("-o", "--output", required=True, type=click.Path(dir_okay=False), help="Output file.")
     @click.option("--format", "fmt", type=click.Choice(["bmri", "onnx"]), default="bmri", show_default=True,
