@@ -118,6 +118,9 @@ def test_msd_download_is_read_by_the_msd_reader(server, archives, tmp_path):
     assert len(index.subjects) == archives[1]["expected"]["subjects"]
     assert all(s.label.is_file() for s in index.subjects)
     assert not list(dest.rglob("._*")), "macOS AppleDouble files extracted"
+    requests = len(server.requests)
+    again = _download("msd-hippocampus", dest, server)  # already there: nothing downloaded, no checksum needed
+    assert again.returncode == 0 and len(server.requests) == requests, again.stderr
 
 
 def test_interrupted_transfer_resumes_with_range(server, archives, tmp_path):

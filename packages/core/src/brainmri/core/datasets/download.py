@@ -168,9 +168,10 @@ def download_dataset(
     if source is None:
         raise BrainmriError(f"unknown dataset {name!r}; one of {', '.join(SOURCES)}")
     dest = Path(dest)
-    if _check_destination(dest, source):
-        return dest
     staging = _staging(dest)
+    if _check_destination(dest, source):  # done before (a kill may have left the staging folder)
+        shutil.rmtree(staging, ignore_errors=True)
+        return dest
     extract = staging / "extract"
     base = (base_url or source.base_url).rstrip("/") + "/"
     checksums = {a.name: a.md5 for a in source.files}
