@@ -77,6 +77,20 @@ def test_gradcam_writes_native_maps_montages_and_regions(runs, tmp_path):
     assert (tmp_path / "out" / f"{scans[0].name[:-7]}_integrated_gradients.nii.gz").is_file()
 
 
+def test_gradcam_of_an_exported_model_equals_the_run_folders(runs, tmp_path):
+    pytest.importorskip("safetensors", reason="the export extra (brainmri-core[export]) is not installed")
+    from brainmri.core.export import write_bmri
+
+    scan = sorted((runs["data"] / "images").glob("*.nii.gz"))[0]
+    model = write_bmri(runs["full"], tmp_path / "sex.bmri")["path"]
+    maps = []
+    for name, source in (("run", runs["full"]), ("bmri", model)):
+        result = _invoke("gradcam", source, scan, "-o", tmp_path / name, "--no-montage", "--device", "cpu")
+        assert result.exit_code == 0, result.output
+        maps.append(np.asarray(nib.load(str(tmp_path / name / f"{scan.name[:-7]}_gradcam.nii.gz")).dataobj))
+    assert maps[0].max() > 0 and np.array_equal(maps[0], maps[1])
+
+
 def test_regression_runs_explain_the_age_output(runs, tmp_path):
     scan = sorted((runs["data"] / "images").glob("*.nii.gz"))[0]
     result = _invoke("gradcam", runs["age"], scan, "-o", tmp_path, "--no-montage", "--device", "cpu")

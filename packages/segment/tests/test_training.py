@@ -450,3 +450,41 @@ def test_killed_batch_predict_reruns_to_every_output(trained, predicted, tmp_pat
     assert not partial_files(tmp_path)
     with open(tmp_path / "hippocampus_volumes.csv", newline="") as fh:
         assert len(list(csv.DictReader(fh))) == 7
+
+
+def test_exported_model_segments_identically_and_onnx_matches(trained, predicted, tmp_path):
+    """``export`` (shared core command): the .bmri file segments exactly as the run folder; the
+    ONNX network (one sliding window; the window loop stays in Python) matches PyTorch."""
+    import torch
+
+    from brainmri.core.tasks import load_run
+
+    _, run, _ = trained
+    scans, _, out, _ = predicted
+    model_file = tmp_path / "hippo.bmri"
+    result = CliRunner().invoke(main, ["export", str(run), "-o", str(model_file)], catch_exceptions=False)
+    assert result.exit_code == 0, result.output
+    result = CliRunner().invoke(
+        main, ["predict", str(model_file), str(scans[0]), "-o", str(tmp_path / "pred"), "--device", "cpu"]
+    )
+    assert result.exit_code == 0, result.output
+    name = Path(scans[0]).name.replace(".nii.gz", "")
+    a = np.asarray(nib.load(str(out / f"{name}_hippocampus.nii.gz")).dataobj)
+    b = np.asarray(nib.load(str(tmp_path / "pred" / f"{name}_hippocampus.nii.gz")).dataobj)
+    assert a.any() and np.array_equal(a, b)
+
+    ort = pytest.importorskip("onnxruntime", reason="the export extra (brainmri-core[export]) is not installed")
+    result = CliRunner().invoke(main, ["export", str(model_file), "-o", str(tmp_path / "h.onnx"), "--format", "onnx"])
+    assert result.exit_code == 0, result.output
+    task, model, pipeline_config, config = load_run(model_file, "cpu")
+    grid = task.predictor(model, pipeline_config, config["task_config"]).prepare(load_volume(scans[0])).image.float()
+    roi = config["task_config"]["inference_roi"]
+    window = torch.zeros(1, 1, *roi)  # the scan's grid in one window (zero-padded), as the sliding window feeds it
+    n = [min(g, r) for g, r in zip(grid.shape[2:], roi)]
+    window[..., : n[0], : n[1], : n[2]] = grid[..., : n[0], : n[1], : n[2]]
+    with torch.inference_mode():
+        expected = model(window).numpy()
+    session = ort.InferenceSession(str(tmp_path / "h.onnx"), providers=["CPUExecutionProvider"])
+    (got,) = session.run(None, {"image": window.numpy()})
+    assert got.shape == expected.shape
+    np.testing.assert_allclose(got, expected, rtol=0, atol=1e-4)

@@ -109,6 +109,14 @@ class Task:
         device = device if device is not None else next(model.parameters()).device
         return Predictor(Pipeline(pipeline_config, device=device))
 
+    def network_input_shape(self, pipeline_config: PipelineConfig, task_config: dict) -> tuple[int, ...]:
+        """Spatial shape ``(X, Y, Z)`` of one network input (``export --format onnx`` traces this).
+
+        Default: the pipeline's grid. A task that feeds windows of the grid (segmentation's
+        sliding window) returns the window.
+        """
+        return tuple(int(n) for n in pipeline_config.shape)
+
     def explain_target(self, outputs: torch.Tensor, task_config: dict) -> tuple[str, Any] | None:
         """The scalar ``explain`` attributes, when the task knows better than the output's shape.
 
@@ -216,10 +224,11 @@ def get_task(name: str) -> Task:
 
 
 def load_run(run_dir: str | os.PathLike, device="cpu", checkpoint: str = "best"):
-    """Rebuild a trained model from a run folder through the registry.
+    """Rebuild a trained model from a run folder (or its ``.bmri`` export) through the registry.
 
     Args:
-        run_dir: The folder ``train`` wrote.
+        run_dir: The folder ``train`` wrote, a ``.bmri`` file from ``export``
+            (:mod:`brainmri.core.export`), or its URL with ``#sha256=...``.
         device: Where to put the model (``auto``, ``cpu``, ``cuda``...).
         checkpoint: ``best`` (falls back to ``last`` when absent) or ``last``.
 
@@ -229,10 +238,14 @@ def load_run(run_dir: str | os.PathLike, device="cpu", checkpoint: str = "best")
         run's config.json as a dict (``config["calibration"]`` holds calibration.json, if any).
     """
     from .devices import resolve_device
+    from .export import BmriModel, resolve_model
     from .pipeline import PipelineConfig
     from .training.checkpoints import load_checkpoint
     from .training.rundir import RunDir
 
+    run_dir = resolve_model(run_dir)
+    if run_dir.is_file():  # a .bmri (refused in one line otherwise); it holds the checkpoint chosen at export
+        return BmriModel(run_dir).build(device)
     run = RunDir(run_dir).require()
     config = run.read_config()
     task = get_task(config["task"])

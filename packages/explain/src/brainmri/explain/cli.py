@@ -10,7 +10,8 @@ from ._version import __version__
 
 _METHODS = ("gradcam", "guided-gradcam", "integrated-gradients")
 
-_run_argument = click.argument("run", type=click.Path(exists=True, file_okay=False))
+# A run folder, a .bmri file from `export`, or its URL#sha256=... (load_run reads all three).
+_run_argument = click.argument("run", type=click.Path())
 _method_option = click.option("--method", type=click.Choice(_METHODS), default="gradcam", show_default=True,
                               help="Captum method: LayerGradCam, Guided Grad-CAM or IntegratedGradients.")
 _layer_option = click.option("--layer", default=None,
@@ -24,7 +25,7 @@ _mask_option = click.option("--mask-dir", type=click.Path(exists=True, file_okay
                             help="Brain masks (<scan>_mask.nii.gz): inside/outside-brain fractions, and the "
                                  "input of brain-only models.")
 _checkpoint_option = click.option("--checkpoint", type=click.Choice(["best", "last"]), default="best",
-                                  show_default=True, help="Which checkpoint of RUN.")
+                                  show_default=True, help="Which checkpoint of RUN (a .bmri holds one).")
 _steps_option = click.option("--steps", type=int, default=32, show_default=True,
                              help="Integration steps of integrated-gradients.")
 

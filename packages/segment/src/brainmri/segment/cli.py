@@ -17,6 +17,7 @@ from brainmri.core.cli.options import (
     train_options,
     triple_option,
 )
+from brainmri.core.training.cli_factory import export_command
 
 from ._version import __version__
 
@@ -204,7 +205,7 @@ def train(**kw):
 
 
 @main.command("predict", short_help="Segment hippocampi, in each scan's own grid.")
-@click.argument("run", type=click.Path(exists=True, file_okay=False))
+@click.argument("run", type=click.Path())  # a run folder, a .bmri file or its URL#sha256=...
 @click.argument("scans", nargs=-1, required=True, type=click.Path(readable=False))  # unreadable: our one-line error
 @click.option(
     "-o",
@@ -251,7 +252,8 @@ def predict(
     shard,
     on_error,
 ):
-    """Segment SCAN... (files or folders; any orientation) with RUN.
+    """Segment SCAN... (files or folders; any orientation) with RUN (a run folder, a .bmri file
+    from `export`, or its URL https://host/model.bmri#sha256=<64 hex>).
 
     Writes <scan>_hippocampus.nii.gz in -o DIR with exactly each scan's shape and affine
     (uint8: 0 background, 1 left, 2 right) and DIR/hippocampus_volumes.csv (mm3 per side);
@@ -304,8 +306,8 @@ def predict(
 @click.option(
     "--run",
     "run_dir",
-    type=click.Path(exists=True, file_okay=False),
-    help="Or a run folder: segment its own split's scans again and update its metrics.json.",
+    type=click.Path(),
+    help="Or a run folder (or .bmri file): segment its own split's scans again and update its metrics.json.",
 )
 @click.option("--dataset", type=click.Choice(["adni", "msd"]), default="adni", show_default=True)
 @click.option("--root", type=click.Path(exists=True, file_okay=False), help="Dataset folder (with --pred).")
@@ -343,8 +345,10 @@ def evaluate(pred_dir, run_dir, dataset, root, split, output, device, on_error):
     if run_dir is not None:
         if split == "all":
             raise BrainmriError("with --run, --split is one of train, val, test")
+        from brainmri.core.export import resolve_model
         from brainmri.core.training.rundir import RunDir
 
+        run_dir = resolve_model(run_dir, folder=True)  # a .bmri: its unpacked run folder in the cache
         summary = evaluate_run(run_dir, splits=(split,), device=device)[split]
         classes = task_classes(RunDir(run_dir).read_config()["task_config"])
         for line in summary_lines(summary, classes):
@@ -362,3 +366,6 @@ def evaluate(pred_dir, run_dir, dataset, root, split, output, device, on_error):
         click.echo(line)
     click.echo(f"per subject: {path}; summary: {path.with_suffix('.json')}", err=True)
     report.conclude("subjects")
+
+
+main.add_command(export_command())

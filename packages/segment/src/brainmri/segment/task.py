@@ -86,6 +86,11 @@ class HippocampusTask(Task):
 
         return WholeScanPredictor(Segmenter(model, pipeline_config, task_config, device=device))
 
+    def network_input_shape(self, pipeline_config, task_config: dict) -> tuple[int, ...]:
+        """The sliding window (``inference_roi``, default the training patch): ONNX exports the
+        network on one window; the sliding window itself stays in Python."""
+        return tuple(int(n) for n in (task_config.get("inference_roi") or task_config["patch_size"]))
+
     def gradcam_layer(self, arch: str) -> str:
         return {"vt1-unet": "down.2", "unet": "net.encoder.layer4"}.get(arch, "")
 

@@ -15,9 +15,9 @@ def main() -> None:
 
 
 def _register() -> None:
-    from . import info, preprocess, skullstrip, split, synth
+    from . import download, info, preprocess, skullstrip, split, synth
 
-    for module in (info, preprocess, synth, split, skullstrip):
+    for module in (info, preprocess, synth, split, skullstrip, download):
         main.add_command(module.command)
 
 

@@ -1,4 +1,4 @@
-"""``train``, ``evaluate`` and ``predict`` commands built once for every task package.
+"""``train``, ``evaluate``, ``predict`` and ``export`` commands built once for every task package.
 
 A task package's CLI is a click group plus one call::
 
@@ -101,9 +101,49 @@ def _train_command(task_name: str, task_options: Sequence[Callable], architectur
     return command(handle_errors(apply_options(options, train)))
 
 
+def export_command() -> click.Command:
+    """``export RUN -o FILE``: a run as one ``.bmri`` file (or ``--format onnx``); shared by every task CLI."""
+
+    @click.command("export", short_help="A run as one file: .bmri (weights and settings) or ONNX.")
+    @click.argument("run", type=click.Path(exists=True))
+    @click.option("-o", "--output", required=True, type=click.Path(dir_okay=False), help="Output file.")
+    @click.option("--format", "fmt", type=click.Choice(["bmri", "onnx"]), default="bmri", show_default=True,
+                  help="bmri: weights, config, pipeline, calibration, metrics, split, versions and a content "
+                       "hash in one safetensors file; onnx: the network for deployment.")
+    @click.option("--checkpoint", type=click.Choice(["best", "last"]), default="best", show_default=True,
+                  help="Which checkpoint of RUN (bmri).")
+    @handle_errors
+    def export(run, output, fmt, checkpoint):
+        """Write RUN (a run folder; for onnx also a .bmri file) as one file.
+
+        The .bmri file replaces the run folder in predict, evaluate and explain gradcam, also as
+        a URL: --checkpoint https://host/model.bmri#sha256=<the sha256 printed here>. ONNX holds
+        the network only (input: the preprocessed grid); preprocessing, decoding and, for
+        segmentation, the sliding window stay in Python (see the README).
+        """
+        from pathlib import Path
+
+        from ..errors import BrainmriError
+
+        if fmt == "onnx":
+            from ..export.onnx import write_onnx
+
+            info = write_onnx(run, output)
+            click.echo(f"wrote {info['path']} (input {' x '.join(map(str, info['input_shape']))})", err=True)
+            return
+        from ..export import write_bmri
+
+        if Path(run).is_file():
+            raise BrainmriError(f"{run}: give the run folder (a .bmri file is already exported)")
+        info = write_bmri(run, output, checkpoint=checkpoint)
+        click.echo(f"wrote {info['path']} ({info['tensors']} tensors) sha256={info['sha256']}", err=True)
+
+    return export
+
+
 def _evaluate_command(task_name: str) -> click.Command:
     @click.command("evaluate", short_help="Metrics of a run with 95% bootstrap intervals.")
-    @click.argument("run", type=click.Path(exists=True, file_okay=False))
+    @click.argument("run", type=click.Path())
     @click.option("--split", "splits", multiple=True, type=click.Choice(["train", "val", "test"]),
                   help="Parts to evaluate (repeatable; default test).")
     @click.option("--n-boot", type=int, default=1000, show_default=True, help="Bootstrap resamples (95% CI).")
@@ -111,15 +151,24 @@ def _evaluate_command(task_name: str) -> click.Command:
     @device_option
     @handle_errors
     def evaluate(run, splits, n_boot, refit_calibration, device):
-        """Write metrics.json (with 95% bootstrap intervals) and per-subject predictions.csv for RUN."""
-        import json
+        """Write metrics.json (with 95% bootstrap intervals) and per-subject predictions.csv for RUN.
 
+        RUN: a run folder, a .bmri file or its URL (https://...#sha256=...); for a .bmri the
+        files go to its unpacked run folder in the user cache (printed).
+        """
+        import json
+        from pathlib import Path
+
+        from ..export import resolve_model
         from ..wording import rounded
         from .workflow import evaluate as run_evaluate
 
-        results = run_evaluate(run, splits=splits or ("test",), device=device, n_boot=n_boot,
+        folder = resolve_model(run, folder=True)
+        results = run_evaluate(folder, splits=splits or ("test",), device=device, n_boot=n_boot,
                                refit_calibration=refit_calibration)
         click.echo(json.dumps(rounded(results), indent=2))  # metrics.json keeps every digit
+        if Path(run) != folder:
+            click.echo(f"wrote {folder}/metrics.json and predictions.csv", err=True)
 
     return evaluate
 
@@ -130,8 +179,8 @@ def _predict_command(task_name: str) -> click.Command:
     @click.argument("scans", nargs=-1, type=click.Path(readable=False))  # unreadable: our one-line error
     @click.option("-o", "--output", type=click.Path(dir_okay=False),
                   help="CSV file, every column at full precision (default: a table on stdout).")
-    @click.option("--checkpoint", type=click.Path(exists=True, dir_okay=False),
-                  help="A raw reference checkpoint (.pth) instead of a run folder.")
+    @click.option("--checkpoint", help="A raw reference checkpoint (.pth) or an exported model (.bmri) instead of "
+                                       "a run folder; also a URL: https://host/FILE#sha256=<64 hex>.")
     @click.option("--arch", default="vt1", show_default=True, help="Architecture of --checkpoint.")
     @click.option("--preset", type=click.Choice(["default", "vt1"]), default="vt1", show_default=True,
                   help="Pipeline of --checkpoint.")
@@ -149,7 +198,8 @@ def _predict_command(task_name: str) -> click.Command:
     @handle_errors
     def predict(run, scans, output, checkpoint, arch, preset, spacing, shape, brain, mask_dir, skull_strip, truth,
                 device, glob, shard, on_error):
-        """Predict SCAN... (files or folders; any orientation) with RUN, or with --checkpoint FILE.pth --arch vt1.
+        """Predict SCAN... (files or folders; any orientation) with RUN (a run folder or .bmri file),
+        or with --checkpoint FILE.pth --arch vt1.
 
         Prints a table (one row per scan, rounded, words for classes such as female/male);
         -o FILE.csv writes every column with full precision instead.
@@ -158,6 +208,7 @@ def _predict_command(task_name: str) -> click.Command:
 
         from ..batch import empty_share, expand_scans, take_shard
         from ..errors import BrainmriError
+        from ..export import is_bmri, is_url, resolve_model
         from ..tasks import get_task
         from .predict import predict_scans
         from .rundir import RunDir
@@ -165,10 +216,18 @@ def _predict_command(task_name: str) -> click.Command:
         if checkpoint is not None and run is not None:
             scans = (run, *scans)
             run = None
-        if run is not None and Path(run).is_file():  # a .pth given where the run folder goes
+        if checkpoint is not None:
+            checkpoint = resolve_model(checkpoint)
+            if not checkpoint.is_file():
+                raise BrainmriError(f"{checkpoint}: checkpoint file not found")
+            if is_bmri(checkpoint):  # an exported run: read it as the run
+                run, checkpoint = str(checkpoint), None
+        elif run is not None and is_url(run):
+            run = str(resolve_model(run))
+        if run is not None and Path(run).is_file() and not is_bmri(run):  # a .pth where the run folder goes
             raise BrainmriError(f"{run}: a file, not a run folder; for a reference checkpoint give "
                                 f"--checkpoint {run} --arch vt1 (and --brain for brain-only models)")
-        if run is not None:
+        if run is not None and not is_bmri(run):
             RunDir(run).require()
         if mask_dir and skull_strip:
             raise BrainmriError("give --mask-dir or --skull-strip, not both")
@@ -202,7 +261,7 @@ def _predict_command(task_name: str) -> click.Command:
 def add_task_commands(group: click.Group, task_name: str, task_options: Sequence[Callable] = (),
                       architectures: Sequence[str] = ("vt1", "resnet3d", "sfcn"),
                       default_arch: str = "resnet3d") -> None:
-    """Add ``train``, ``evaluate`` and ``predict`` for the registered task ``task_name`` to ``group``.
+    """Add ``train``, ``evaluate``, ``predict`` and ``export`` for the registered task ``task_name`` to ``group``.
 
     Args:
         group: The task package's click group.
@@ -214,3 +273,4 @@ def add_task_commands(group: click.Group, task_name: str, task_options: Sequence
     group.add_command(_train_command(task_name, task_options, architectures, default_arch))
     group.add_command(_evaluate_command(task_name))
     group.add_command(_predict_command(task_name))
+    group.add_command(export_command())

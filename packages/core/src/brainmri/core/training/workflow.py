@@ -273,13 +273,14 @@ def evaluate(run_dir, splits: Sequence[str] = ("test",), device="auto", n_boot: 
         ``{split: metrics}``; also written to metrics.json and predictions.csv, and
         MODEL_CARD.md and methods.md are written again.
     """
+    from ..export import resolve_model
     from ..loading import make_loader
     from ..pipeline import Pipeline
     from ..splits import Split
     from ..tasks import load_run
     from .inference import decode_records, predict_records
 
-    run = RunDir(run_dir).require()
+    run = RunDir(resolve_model(run_dir, folder=True)).require()  # a .bmri: its unpacked copy
     task, model, pipeline_config, config = load_run(run.path, device)
     pipeline = Pipeline(pipeline_config, device=next(model.parameters()).device)
     split = Split.load(run.split_path)
