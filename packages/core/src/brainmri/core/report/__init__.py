@@ -1,0 +1,14 @@
+"""HTML reports people look at: a batch's QC page and a training run's report.
+
+- :func:`write_batch_page`: one ``report.html`` per batch command (skullstrip, segment predict,
+  explain gradcam): a row per scan with its mosaic and QC numbers, flagged scans first,
+  sortable, filterable, paginated, with ratings exported as CSV.
+- :func:`write_run_report`: ``RUN/report.html`` of a training run: learning curves, metrics with
+  their 95% intervals and the task's own figures (``Task.report_sections``).
+
+Pages are self-contained (one HTML file plus a folder of pictures) and fetch nothing.
+"""
+
+from .page import FILES_DIR, PAGE_NAME, Column, Row, files_dir, picture_path, write_batch_page
+
+__all__ = ["FILES_DIR", "PAGE_NAME", "Column", "Row", "files_dir", "picture_path", "write_batch_page"]

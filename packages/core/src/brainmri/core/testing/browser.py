@@ -1,0 +1,216 @@
+"""Headless Chromium for tests of the HTML reports, driven over the DevTools pipe (stdlib only).
+
+:class:`Browser` starts the Debian ``chromium`` with ``--remote-debugging-pipe`` (JSON messages
+separated by NUL bytes on file descriptors 3 and 4) and the network cut off: every host name
+resolves to nothing, so a page that fetches anything from the internet fails to. Pages are
+opened from disk (``file://``); console errors, uncaught exceptions and every requested URL
+are recorded.
+
+    with Browser() as browser:
+        page = browser.open(path)
+        page.evaluate("document.title")
+        page.screenshot()          # (H, W, 3) uint8
+"""
+
+from __future__ import annotations
+
+import base64
+import io
+import json
+import os
+import select
+import shutil
+import subprocess
+import tempfile
+import time
+from pathlib import Path
+from typing import Any
+
+#: Why browser tests skip where Chromium is absent.
+MISSING = "chromium not installed (apt-get install chromium)"
+
+
+def find_chromium() -> str | None:
+    """The Chromium executable (``chromium``, ``chromium-browser``), or None."""
+    for name in ("chromium", "chromium-browser"):
+        found = shutil.which(name)
+        if found:
+            return found
+    return None
+
+
+class BrowserError(RuntimeError):
+    """The browser did not answer, or answered with an error."""
+
+
+class Page:
+    """One tab: evaluate JavaScript, click, screenshot; ``errors`` and ``requests`` are recorded."""
+
+    def __init__(self, browser: Browser, session: str):
+        self.browser = browser
+        self.session = session
+        self.errors: list[str] = []
+        self.requests: list[str] = []
+
+    def send(self, method: str, params: dict | None = None, timeout: float = 30.0) -> dict:
+        return self.browser.send(method, params, session=self.session, timeout=timeout)
+
+    def evaluate(self, expression: str, timeout: float = 30.0) -> Any:
+        """The value of a JavaScript expression (promises awaited); a thrown error raises."""
+        result = self.send("Runtime.evaluate", {"expression": expression, "returnByValue": True,
+                                                "awaitPromise": True}, timeout)
+        if "exceptionDetails" in result:
+            raise BrowserError(f"{expression[:60]!r}: {result['exceptionDetails']}")
+        return result["result"].get("value")
+
+    def wait_for(self, expression: str, timeout: float = 30.0) -> Any:
+        """Evaluate ``expression`` until it is truthy; its value."""
+        deadline = time.monotonic() + timeout
+        while True:
+            value = self.evaluate(expression)
+            if value:
+                return value
+            if time.monotonic() > deadline:
+                raise BrowserError(f"timed out waiting for {expression!r}")
+            time.sleep(0.05)
+
+    def screenshot(self):
+        """The visible viewport as an ``(H, W, 3)`` uint8 array."""
+        import numpy as np
+        from PIL import Image
+
+        data = self.send("Page.captureScreenshot", {"format": "png"})["data"]
+        return np.asarray(Image.open(io.BytesIO(base64.b64decode(data))).convert("RGB"))
+
+
+class Browser:
+    """A headless Chromium process with the network cut off.
+
+    Args:
+        width, height: Viewport in CSS pixels (device scale 1).
+        download_dir: Where the pages' downloads land (default: a temporary folder).
+    """
+
+    def __init__(self, width: int = 1400, height: int = 1000, download_dir: str | os.PathLike | None = None):
+        exe = find_chromium()
+        if exe is None:
+            raise BrowserError(MISSING)
+        self.width, self.height = width, height
+        self._profile = tempfile.mkdtemp(prefix="brainmri-chromium-")
+        self.download_dir = Path(download_dir or tempfile.mkdtemp(prefix="brainmri-downloads-"))
+        to_child_r, self._to_child = os.pipe()
+        self._from_child, from_child_w = os.pipe()
+        args = ["--headless", "--disable-gpu", "--no-sandbox", "--remote-debugging-pipe",
+                "--host-resolver-rules=MAP * ~NOTFOUND", "--no-first-run", "--no-default-browser-check",
+                "--disable-background-networking", "--disable-component-update", "--disable-extensions",
+                "--allow-file-access-from-files", "--enable-unsafe-swiftshader", f"--user-data-dir={self._profile}",
+                f"--window-size={width},{height}", "about:blank"]
+        self._proc = subprocess.Popen(
+            ["sh", "-c", f'exec "$0" "$@" 3<&{to_child_r} 4>&{from_child_w}', exe, *args],
+            pass_fds=(to_child_r, from_child_w), stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        os.close(to_child_r)
+        os.close(from_child_w)
+        self._buffer = b""
+        self._next_id = 0
+        self._pages: dict[str, Page] = {}
+        self.send("Browser.setDownloadBehavior", {"behavior": "allow", "downloadPath": str(self.download_dir)})
+
+    def __enter__(self) -> Browser:
+        return self
+
+    def __exit__(self, *exc) -> None:
+        self.close()
+
+    def close(self) -> None:
+        """End the browser and remove its profile."""
+        if self._proc.poll() is None:
+            try:
+                self.send("Browser.close", timeout=5)
+            except BrowserError:
+                pass
+            try:
+                self._proc.wait(5)
+            except subprocess.TimeoutExpired:
+                self._proc.kill()
+                self._proc.wait()
+        for fd in (self._to_child, self._from_child):
+            try:
+                os.close(fd)
+            except OSError:
+                pass
+        shutil.rmtree(self._profile, ignore_errors=True)
+
+    def send(self, method: str, params: dict | None = None, session: str | None = None,
+             timeout: float = 30.0) -> dict:
+        """Send one DevTools command and wait for its answer (events meanwhile are recorded)."""
+        self._next_id += 1
+        message: dict[str, Any] = {"id": self._next_id, "method": method, "params": params or {}}
+        if session:
+            message["sessionId"] = session
+        os.write(self._to_child, json.dumps(message).encode() + b"\0")
+        deadline = time.monotonic() + timeout
+        while True:
+            reply = self._read(deadline, method)
+            if reply.get("id") == self._next_id:
+                if "error" in reply:
+                    raise BrowserError(f"{method}: {reply['error'].get('message')}")
+                return reply.get("result", {})
+            self._event(reply)
+
+    def _read(self, deadline: float, waiting_for: str) -> dict:
+        while b"\0" not in self._buffer:
+            left = deadline - time.monotonic()
+            if left <= 0 or self._proc.poll() is not None:
+                raise BrowserError(f"no answer from Chromium to {waiting_for}")
+            ready, _, _ = select.select([self._from_child], [], [], min(left, 0.5))
+            if ready:
+                chunk = os.read(self._from_child, 1 << 20)
+                if not chunk:
+                    raise BrowserError(f"Chromium closed the pipe (waiting for {waiting_for})")
+                self._buffer += chunk
+        raw, _, self._buffer = self._buffer.partition(b"\0")
+        return json.loads(raw)
+
+    def _event(self, event: dict) -> None:
+        page = self._pages.get(event.get("sessionId", ""))
+        if page is None:
+            return
+        method, params = event.get("method"), event.get("params", {})
+        if method == "Runtime.exceptionThrown":
+            details = params.get("exceptionDetails", {})
+            page.errors.append(str(details.get("exception", {}).get("description") or details.get("text")))
+        elif method == "Runtime.consoleAPICalled" and params.get("type") == "error":
+            page.errors.append(" ".join(str(a.get("value", a.get("description", ""))) for a in params.get("args", [])))
+        elif method == "Log.entryAdded" and params.get("entry", {}).get("level") == "error":
+            page.errors.append(f"{params['entry'].get('text')} ({params['entry'].get('url', '')})")
+        elif method == "Network.requestWillBeSent":
+            page.requests.append(params.get("request", {}).get("url", ""))
+        elif method == "Page.loadEventFired":
+            page.loaded = True
+
+    def open(self, path: str | os.PathLike, ready: str | None = None, timeout: float = 30.0) -> Page:
+        """Open a file in a new tab and wait for its load event (and ``ready``, a JS expression)."""
+        target = self.send("Target.createTarget", {"url": "about:blank"})["targetId"]
+        session = self.send("Target.attachToTarget", {"targetId": target, "flatten": True})["sessionId"]
+        page = Page(self, session)
+        page.loaded = False
+        self._pages[session] = page
+        for domain in ("Page", "Runtime", "Log", "Network"):
+            page.send(f"{domain}.enable")
+        page.send("Emulation.setDeviceMetricsOverride",
+                  {"width": self.width, "height": self.height, "deviceScaleFactor": 1, "mobile": False})
+        page.send("Page.navigate", {"url": Path(path).resolve().as_uri()})
+        page.wait_for("document.readyState === 'complete'", timeout)
+        if ready:
+            page.wait_for(ready, timeout)
+        return page
+
+    def downloaded(self, name: str, timeout: float = 15.0) -> Path:
+        """A finished download of that name in :attr:`download_dir`."""
+        path = self.download_dir / name
+        deadline = time.monotonic() + timeout
+        while not path.is_file() or (self.download_dir / f"{name}.crdownload").exists():
+            if time.monotonic() > deadline:
+                raise BrowserError(f"{name} was not downloaded (found: {sorted(os.listdir(self.download_dir))})")
+            time.sleep(0.05)
+        return path
