@@ -12,6 +12,7 @@ from brainmri.core.cli.options import (
     glob_option,
     handle_errors,
     on_error_option,
+    report_option,
     shape_option,
     shard_option,
     train_options,
@@ -229,18 +230,22 @@ def train(**kw):
     help="Keep only the largest component per side (default: the run's setting, on).",
 )
 @device_option
+@report_option
 @glob_option
 @shard_option
 @on_error_option
 @handle_errors
 def predict(
-    run, scans, out_dir, checkpoint, tta, overlap, roi, sw_batch_size, largest_component, device, glob, shard, on_error
+    run, scans, out_dir, checkpoint, tta, overlap, roi, sw_batch_size, largest_component, device, report, glob, shard,
+    on_error,
 ):
     """Segment SCAN... (files or folders; any orientation) with RUN.
 
     Writes <scan>_hippocampus.nii.gz in -o DIR with exactly each scan's shape and affine
-    (uint8: 0 background, 1 left, 2 right) and DIR/hippocampus_volumes.csv (mm3 per side).
+    (uint8: 0 background, 1 left, 2 right) and DIR/hippocampus_volumes.csv (mm3 per side), and
+    DIR/report.html: each scan's outlines and volumes, flagged scans first, to rate and export.
     """
+    from pathlib import Path
 
     from brainmri.core.batch import shard_name, shard_scans
 
@@ -249,8 +254,12 @@ def predict(
     paths = shard_scans(scans, shard, glob)
     if not paths:
         return
+    from brainmri.core.report import PAGE_NAME, files_dir
+
     table = shard_name(VOLUMES_CSV, shard)
-    report = predict_scans(
+    page = Path(out_dir) / shard_name(PAGE_NAME, shard)
+    pictures = files_dir(page) if report else None
+    batch = predict_scans(
         run,
         paths,
         out_dir,
@@ -263,19 +272,27 @@ def predict(
         largest_component=largest_component,
         on_error=on_error,
         table_name=table,
+        pictures=pictures,
     )
-    for row in report.done:
+    if pictures is not None:
+        from brainmri.core.training import RunDir
+
+        from .labels import task_classes
+        from .report import write_predict_page
+
+        classes = task_classes(RunDir(run).read_config().get("task_config", {}))
+        write_predict_page(page, batch, classes, pictures)
+        click.echo(f"QC page: {page}", err=True)
+    for row in batch.done:
         vols = "  ".join(
             f"{k[:-4]}={v:.0f} mm3" + (f" ({row[k[:-4] + '_side']} side)" if row.get(k[:-4] + "_side") else "")
             for k, v in row.items()
             if k.endswith("_mm3")
         )
         click.echo(f"{row['output']}  {vols}")
-    if report.done:
-        from pathlib import Path
-
+    if batch.done:
         click.echo(f"volumes: {Path(out_dir) / table}", err=True)
-    report.conclude("scans")
+    batch.conclude("scans")
 
 
 @main.command("evaluate", short_help="Dice, HD95 and volume error against reference labels.")

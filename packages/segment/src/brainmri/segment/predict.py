@@ -28,6 +28,7 @@ def predict_scans(
     on_error: str = "fail",
     progress: bool = True,
     table_name: str = VOLUMES_CSV,
+    pictures: str | os.PathLike | None = None,
 ):
     """Segment each scan and write ``<stem>_hippocampus.nii.gz`` plus a CSV of class volumes.
 
@@ -46,6 +47,8 @@ def predict_scans(
         progress: Progress bars.
         table_name: Name of the volume table in ``out_dir`` (one per share when the scans are
             split across processes).
+        pictures: Folder for each scan's mosaic ``<stem>.png`` (the QC page's pictures: the
+            predicted outlines through the hippocampi), drawn while the scan is in memory.
 
     Returns:
         A :class:`~brainmri.core.batch.BatchReport`; ``done`` holds one row per scan
@@ -95,6 +98,12 @@ def predict_scans(
         # Sides only where the classes are sides: a crop's anterior/posterior has no head midline.
         sides = label_sides(labels, volume, classes) if {"left", "right"} <= set(classes.values()) else {}
         notes.extend(f"{Path(path).name}: {n}" for n in side_mismatches(sides, classes))
+        if pictures is not None:
+            from brainmri.core.report import picture_path
+
+            from .plotting import overlay_png
+
+            overlay_png(volume, labels.data, picture_path(pictures, path), title=Path(path).name)
         return {"file": str(path), "output": str(target), **label_volumes(labels, volume.affine, classes), **sides}
 
     from brainmri.core.batchlog import row_figure

@@ -15,12 +15,14 @@ are recorded.
 from __future__ import annotations
 
 import base64
+import fcntl
 import io
 import json
 import os
 import select
 import shutil
 import subprocess
+import sys
 import tempfile
 import time
 from pathlib import Path
@@ -51,6 +53,7 @@ class Page:
         self.session = session
         self.errors: list[str] = []
         self.requests: list[str] = []
+        self.loaded = False
 
     def send(self, method: str, params: dict | None = None, timeout: float = 30.0) -> dict:
         return self.browser.send(method, params, session=self.session, timeout=timeout)
@@ -100,14 +103,24 @@ class Browser:
         self.download_dir = Path(download_dir or tempfile.mkdtemp(prefix="brainmri-downloads-"))
         to_child_r, self._to_child = os.pipe()
         self._from_child, from_child_w = os.pipe()
+        # The child's ends move above 9 so that placing them on 3 and 4 cannot clobber one with the other.
+        for name in ("to_child_r", "from_child_w"):
+            fd = locals()[name]
+            high = fcntl.fcntl(fd, fcntl.F_DUPFD, 10)
+            os.close(fd)
+            if name == "to_child_r":
+                to_child_r = high
+            else:
+                from_child_w = high
         args = ["--headless", "--disable-gpu", "--no-sandbox", "--remote-debugging-pipe",
                 "--host-resolver-rules=MAP * ~NOTFOUND", "--no-first-run", "--no-default-browser-check",
                 "--disable-background-networking", "--disable-component-update", "--disable-extensions",
                 "--allow-file-access-from-files", "--enable-unsafe-swiftshader", f"--user-data-dir={self._profile}",
                 f"--window-size={width},{height}", "about:blank"]
-        self._proc = subprocess.Popen(
-            ["sh", "-c", f'exec "$0" "$@" 3<&{to_child_r} 4>&{from_child_w}', exe, *args],
-            pass_fds=(to_child_r, from_child_w), stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        trampoline = (f"import os, sys; os.dup2({to_child_r}, 3); os.dup2({from_child_w}, 4); "
+                      "os.execv(sys.argv[1], sys.argv[1:])")
+        self._proc = subprocess.Popen([sys.executable, "-c", trampoline, exe, *args], pass_fds=(to_child_r, from_child_w),
+                                      stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
         os.close(to_child_r)
         os.close(from_child_w)
         self._buffer = b""
@@ -193,7 +206,6 @@ class Browser:
         target = self.send("Target.createTarget", {"url": "about:blank"})["targetId"]
         session = self.send("Target.attachToTarget", {"targetId": target, "flatten": True})["sessionId"]
         page = Page(self, session)
-        page.loaded = False
         self._pages[session] = page
         for domain in ("Page", "Runtime", "Log", "Network"):
             page.send(f"{domain}.enable")
@@ -214,3 +226,85 @@ class Browser:
                 raise BrowserError(f"{name} was not downloaded (found: {sorted(os.listdir(self.download_dir))})")
             time.sleep(0.05)
         return path
+
+
+#: Marker colours of QC-page rows (``report.css``): flagged red, others green.
+ROW_COLOURS = {"flagged": (214, 39, 40), "ok": (44, 160, 44)}
+
+
+def marker_runs(shot, x: int) -> list[str]:
+    """The row markers seen top to bottom in column ``x`` of a screenshot: ``flagged`` or ``ok`` each."""
+    import numpy as np
+
+    column = shot[:, x, :].astype(int)
+    kinds = np.full(len(column), "", dtype=object)
+    for kind, rgb in ROW_COLOURS.items():
+        kinds[np.abs(column - np.array(rgb)).max(axis=1) <= 12] = kind
+    runs, previous = [], ""
+    for kind in kinds:
+        if kind and kind != previous:
+            runs.append(kind)
+        previous = kind
+    return runs
+
+
+def read_batch_page(path: str | os.PathLike, ratings: dict[str, tuple[str, str]] | None = None,
+                    height: int = 1600) -> dict:
+    """Load a batch QC page in headless Chromium (network off) and read what a person would see.
+
+    Args:
+        path: The page.
+        ratings: ``{scan: (rating, comment)}`` entered in the page's controls, then exported.
+        height: Viewport height: tall enough to show every row of the first page.
+
+    Returns:
+        ``errors`` (console errors, exceptions, failed loads), ``remote`` (requested URLs that
+        are not ``file:``/``data:``/``blob:``), ``rows`` (``{scan, flagged, cells: {key: text}}``
+        in page order), ``markers`` (row markers counted from the screenshot's pixels),
+        ``pictures_loaded`` (every picture decoded) and ``exported`` (the ratings CSV's text).
+    """
+    with Browser(1500, height) as browser:
+        page = browser.open(path, ready="document.body.dataset.ready")
+        page.wait_for("[...document.images].every(i => i.complete)")
+        rows = page.evaluate("""[...document.querySelectorAll('#rows tr')].map(tr => ({
+            scan: tr.dataset.scan, flagged: tr.classList.contains('flagged'),
+            cells: Object.fromEntries([...tr.querySelectorAll('td[data-key]')].map(td => [td.dataset.key, td.textContent]))
+        }))""")
+        loaded = page.evaluate("[...document.images].every(i => i.naturalWidth > 0)")
+        x = page.evaluate("(() => { const r = document.querySelector('td.marker').getBoundingClientRect();"
+                          " return Math.round(r.left + r.width / 2); })()")
+        markers = marker_runs(page.screenshot(), int(x))
+        exported = None
+        if ratings is not None:
+            for scan, (rating, comment) in ratings.items():
+                page.evaluate(f"""(() => {{
+                    const s = document.querySelector('select[data-scan="{scan}"]');
+                    s.value = {json.dumps(rating)}; s.dispatchEvent(new Event('change'));
+                    const c = document.querySelector('input[data-scan="{scan}"]');
+                    c.value = {json.dumps(comment)}; c.dispatchEvent(new Event('input')); }})()""")
+            page.evaluate("document.getElementById('export').click()")
+            exported = browser.downloaded(f"{Path(path).stem}_ratings.csv").read_text(encoding="utf-8")
+        remote = [u for u in page.requests if not u.startswith(("file:", "data:", "blob:"))]
+        return {"errors": list(page.errors), "remote": remote, "rows": rows, "markers": markers,
+                "pictures_loaded": loaded, "exported": exported}
+
+
+def cell_mismatches(rows: list[dict], expected: dict[str, dict], columns) -> list[str]:
+    """Cells of :func:`read_batch_page` rows that differ from ``expected`` (``{scan: {key: value}}``,
+    e.g. a batch's CSV rows) at the precision the page shows (``columns``: the page's
+    :class:`~brainmri.core.report.Column` list). An empty list: every number equals its CSV value."""
+    wrong = []
+    for row in rows:
+        want = expected.get(row["scan"])
+        if want is None:
+            wrong.append(f"{row['scan']}: not in the CSV")
+            continue
+        for column in columns:
+            shown, value = row["cells"].get(column.key, ""), want.get(column.key)
+            if column.kind == "number" and value not in (None, ""):
+                ok = shown != "" and abs(float(shown) - float(value)) <= 0.5 * 10.0 ** -column.digits + 1e-9
+            else:
+                ok = shown == ("" if value is None else str(value))
+            if not ok:
+                wrong.append(f"{row['scan']} {column.key}: page {shown!r}, CSV {value!r}")
+    return wrong
