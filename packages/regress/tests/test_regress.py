@@ -163,3 +163,19 @@ def test_brain_only_run_takes_an_already_stripped_scan_without_a_mask(trained, t
     ref = next(csv.DictReader(open(tmp_path / "b.csv", newline="")))
     assert ref["brain_input"] == "mask"
     assert float(row["pred_age"]) == pytest.approx(float(ref["pred_age"]), abs=0.5)
+
+
+def test_train_writes_the_run_report_with_the_age_figures(trained):
+    from brainmri.core.testing.browser import MISSING, find_chromium, read_run_page
+
+    if find_chromium() is None:
+        pytest.skip(MISSING)
+    seen = read_run_page(trained / "report.html")
+    assert seen["errors"] == [] and seen["remote"] == []
+    assert "test: predicted vs true age, brain-age gap" in seen["sections"]
+    assert {"learning_curves", "age_test", "gap_test"} <= set(seen["pictures"])
+    assert all(width > 0 for width in seen["pictures"].values())
+    test = json.loads((trained / "metrics.json").read_text())["test"]
+    value, interval = seen["metrics"][("test", "mae")]
+    lo, hi = test["mae"]["ci95"]
+    assert value == f"{test['mae']['value']:.3f}" and interval == f"{lo:.3f} to {hi:.3f}"

@@ -350,7 +350,10 @@ def evaluate(pred_dir, run_dir, dataset, root, split, output, device, on_error):
         classes = task_classes(RunDir(run_dir).read_config()["task_config"])
         for line in summary_lines(summary, classes):
             click.echo(line)
-        click.echo(f"updated {run_dir}/metrics.json and predictions.csv", err=True)
+        from brainmri.core.report import write_run_report
+
+        page = write_run_report(run_dir)
+        click.echo(f"updated {run_dir}/metrics.json, predictions.csv and {page.name}", err=True)
         return
     if root is None:
         raise BrainmriError("--pred needs --root (the dataset folder with the reference labels)")

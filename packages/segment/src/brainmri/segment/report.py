@@ -44,3 +44,42 @@ def write_predict_page(page: str | os.PathLike, report: BatchReport, classes: Ma
     note = ("Predicted outlines (red: left, blue: right) through the hippocampi. Flags: an empty label, "
             "or a label whose centre lies on the other side of the head's midline.")
     return write_batch_page(page, "Hippocampus segmentation QC", columns, rows, note=note)
+
+
+def plot_cases(rows: list[dict], path: Path, title: str) -> Path:
+    """Per-case Dice and HD95 of each side (one dot per case)."""
+    from brainmri.core.plotting import save_figure
+    from brainmri.core.report import figure
+
+    fig = figure((8.0, 3.6))
+    dice_ax, hd_ax = fig.subplots(1, 2)
+    sides = sorted({k.removeprefix("dice_") for r in rows for k in r if k.startswith("dice_") and k != "dice_mean"})
+    for x, side in enumerate(sides):
+        for ax, key in ((dice_ax, f"dice_{side}"), (hd_ax, f"hd95_{side}")):
+            values = [float(r[key]) for r in rows if r.get(key) not in ("", None)]
+            ax.plot([x] * len(values), values, "o", alpha=0.6)
+    for ax, label in ((dice_ax, "Dice"), (hd_ax, "HD95 (mm)")):
+        ax.set(xticks=range(len(sides)), xticklabels=sides, ylabel=label, title=f"{title}: {label}")
+    fig.tight_layout()
+    return save_figure(fig, path)
+
+
+def report_sections(run, figures_dir: Path) -> list:
+    """Per-case Dice/HD95 (a table sorted worst first and a plot) and the worst cases' mosaics."""
+    from brainmri.core.report import Section, read_rows
+
+    sections = []
+    for split in ("val", "test"):
+        rows = read_rows(run.predictions_path, split)
+        if not rows:
+            continue
+        keys = [k for k in rows[0] if k.startswith(("dice_", "hd95_"))]
+        order = sorted(rows, key=lambda r: float(r.get("dice_mean") or "nan") if r.get("dice_mean") else -1.0)
+        table = (["subject", *keys], [[r["subject_id"], *(f"{float(r[k]):.3f}" if r.get(k) else "" for k in keys)]
+                                     for r in order])
+        worst = sorted(Path(figures_dir).glob(f"worst_{split}_*.png"))
+        figures = [plot_cases(rows, Path(figures_dir) / f"cases_{split}.png", split), *worst]
+        sections.append(Section(f"{split}: per-case Dice and HD95", figures,
+                                "Worst cases first; their mosaics: predicted outlines (red left, blue right) "
+                                "and the reference (yellow).", table))
+    return sections

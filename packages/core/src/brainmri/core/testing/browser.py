@@ -308,3 +308,24 @@ def cell_mismatches(rows: list[dict], expected: dict[str, dict], columns) -> lis
             if not ok:
                 wrong.append(f"{row['scan']} {column.key}: page {shown!r}, CSV {value!r}")
     return wrong
+
+
+def read_run_page(path: str | os.PathLike) -> dict:
+    """Load a run's ``report.html`` in headless Chromium (network off).
+
+    Returns:
+        ``errors``, ``remote`` (as :func:`read_batch_page`), ``sections`` (headings),
+        ``pictures`` (``{file stem: natural width}``, 0 when it did not load) and ``metrics``
+        (``{(split, metric): (value, interval)}`` as shown).
+    """
+    with Browser(1300, 1000) as browser:
+        page = browser.open(path, ready="document.body.dataset.ready")
+        page.evaluate("[...document.images].forEach(i => i.loading = 'eager')")
+        page.wait_for("[...document.images].every(i => i.complete)")
+        sections = page.evaluate("[...document.querySelectorAll('h2')].map(h => h.textContent)")
+        pictures = page.evaluate("Object.fromEntries([...document.images].map(i => [i.alt, i.naturalWidth]))")
+        table = page.evaluate("[...document.querySelectorAll('#metrics tbody tr')]"
+                              ".map(tr => [...tr.children].map(td => td.textContent))")
+        remote = [u for u in page.requests if not u.startswith(("file:", "data:", "blob:"))]
+        return {"errors": list(page.errors), "remote": remote, "sections": sections, "pictures": pictures,
+                "metrics": {(r[0], r[1]): (r[2], r[3]) for r in (table or [])}}
