@@ -37,13 +37,20 @@ def page(tmp_path_factory):
     for i in range(25):
         picture = root / "report_files" / f"s{i:02d}.png"
         _picture(picture, (i * 10, 0, 0))
-        rows.append(Row(f"s{i:02d}.nii.gz", f"/data/s{i:02d}.nii.gz",
-                        {"a": i * 1.25, "b": 100.0 - i, "t": "yes" if i % 2 else "no"},
-                        ["asymmetry"] if i % 5 == 3 else [], picture))
+        rows.append(
+            Row(
+                f"s{i:02d}.nii.gz",
+                f"/data/s{i:02d}.nii.gz",
+                {"a": i * 1.25, "b": 100.0 - i, "t": "yes" if i % 2 else "no"},
+                ["asymmetry"] if i % 5 == 3 else [],
+                picture,
+            )
+        )
     rows[0].values["a"] = float("nan")  # blank, sorted last
     columns = [Column("a", "a", digits=2), Column("b", "b", digits=0), Column("t", "t", kind="text")]
-    return write_batch_page(root / "report.html", "Test QC", columns, rows, note="a </script> in a note",
-                            page_size=10), rows
+    return write_batch_page(
+        root / "report.html", "Test QC", columns, rows, note="a </script> in a note", page_size=10
+    ), rows
 
 
 @needs_chromium
@@ -51,7 +58,7 @@ def test_page_sorts_flagged_first_filters_pages_and_exports_ratings(page):
     path, rows = page
     html = path.read_text()
     assert "http://" not in html and "https://" not in html
-    seen = read_batch_page(path, {"s04.nii.gz": ("bad", "motion, \"ghosts\""), "s13.nii.gz": ("good", "")})
+    seen = read_batch_page(path, {"s04.nii.gz": ("bad", 'motion, "ghosts"'), "s13.nii.gz": ("good", "")})
     assert seen["errors"] == [] and seen["remote"] == [] and seen["pictures_loaded"]
     flagged = [r.scan for r in rows if r.flags]
     assert [r["scan"] for r in seen["rows"]][:5] == flagged  # flagged first, then by name
@@ -62,7 +69,9 @@ def test_page_sorts_flagged_first_filters_pages_and_exports_ratings(page):
         assert shown["cells"]["b"] == f"{expected['b']:.0f}" and shown["cells"]["t"] == expected["t"]
     exported = list(csv.DictReader(io.StringIO(seen["exported"])))
     assert [(r["scan"], r["rating"], r["comment"]) for r in exported] == [
-        ("s13.nii.gz", "good", ""), ("s04.nii.gz", "bad", 'motion, "ghosts"')]  # s13 is flagged: first
+        ("s13.nii.gz", "good", ""),
+        ("s04.nii.gz", "bad", 'motion, "ghosts"'),
+    ]  # s13 is flagged: first
     assert exported[0]["flags"] == "asymmetry" and exported[1]["file"] == "/data/s04.nii.gz"
 
 
@@ -82,7 +91,9 @@ def test_sorting_a_column_keeps_flagged_first_and_filtering_narrows(page):
         assert last[-1] == "s00.nii.gz" and len(last) == 5  # NaN is blank and sorts last; 25 = 10 + 10 + 5
         tab.evaluate("const f = document.getElementById('filter'); f.value = 's1'; f.dispatchEvent(new Event('input'))")
         assert sorted(tab.evaluate(names)) == [f"s{i}.nii.gz" for i in range(10, 20)]
-        tab.evaluate("const o = document.getElementById('flagged-only'); o.checked = true; o.dispatchEvent(new Event('change'))")
+        tab.evaluate(
+            "const o = document.getElementById('flagged-only'); o.checked = true; o.dispatchEvent(new Event('change'))"
+        )
         assert tab.evaluate(names) == ["s18.nii.gz", "s13.nii.gz"]
         assert marker_runs(tab.screenshot(), 20) == ["flagged", "flagged"]
         assert tab.errors == []
@@ -127,15 +138,15 @@ def test_mosaic_shows_a_left_marker_on_the_side_lettered_l(tmp_path, orientation
     pixels = np.asarray(Image.open(overlay_png(stored, stored_marker, tmp_path / "m.png")).convert("RGB"))
     red = (pixels[..., 0] > 150) & (pixels[..., 1] < 90) & (pixels[..., 2] < 90)
     for name, (top, bottom, left, right) in zip(("axial", "coronal", "sagittal"), _panels(pixels)):
-        panel_red = np.argwhere(red[top:bottom + 1, left:right + 1])
+        panel_red = np.argwhere(red[top : bottom + 1, left : right + 1])
         assert len(panel_red) > 20, f"{name}: the marker is not in the slice"
         if name == "sagittal":
             continue
         height, width = bottom - top + 1, right - left + 1
         middle = slice(top + height // 3, top + 2 * height // 3)
         edge = max(width // 8, 12)
-        left_letter = _ink(pixels[middle, left:left + edge])
-        right_letter = _ink(pixels[middle, right - edge + 1:right + 1])
+        left_letter = _ink(pixels[middle, left : left + edge])
+        right_letter = _ink(pixels[middle, right - edge + 1 : right + 1])
         assert left_letter > 0 and right_letter > 0, f"{name}: letters not found"
         marker_side = "left" if panel_red[:, 1].mean() < width / 2 else "right"
         l_side = "left" if left_letter < right_letter else "right"  # "L" has less ink than "R"

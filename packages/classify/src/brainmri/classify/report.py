@@ -24,8 +24,15 @@ def plot_confusion(rows: list[dict], path: Path, title: str) -> Path:
     ax.imshow(counts, cmap="Blues")
     for (i, j), n in np.ndenumerate(counts):
         ax.text(j, i, str(n), ha="center", va="center", color="black" if n < counts.max() / 2 else "white")
-    ax.set(xticks=[0, 1], yticks=[0, 1], xticklabels=LABELS, yticklabels=LABELS, xlabel="predicted",
-           ylabel="true", title=title)
+    ax.set(
+        xticks=[0, 1],
+        yticks=[0, 1],
+        xticklabels=LABELS,
+        yticklabels=LABELS,
+        xlabel="predicted",
+        ylabel="true",
+        title=title,
+    )
     fig.tight_layout()
     return save_figure(fig, path)
 

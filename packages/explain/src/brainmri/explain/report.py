@@ -15,8 +15,12 @@ MIN_INSIDE_FRACTION = 0.5
 COLUMNS = (
     Column("target", "explained", kind="text", help="the output the map explains"),
     Column("score", "score", digits=3, help="the model's output for that target"),
-    Column("inside_fraction", "inside brain", digits=3,
-           help="share of the positive attribution inside the brain mask (with --mask-dir)"),
+    Column(
+        "inside_fraction",
+        "inside brain",
+        digits=3,
+        help="share of the positive attribution inside the brain mask (with --mask-dir)",
+    ),
     Column("outside_fraction", "outside brain", digits=3),
 )
 
@@ -31,9 +35,13 @@ def row_flags(row: dict) -> list[str]:
 
 def write_gradcam_page(page: str | os.PathLike, report: BatchReport, method: str = "gradcam") -> Path:
     """Write the QC page of an explain batch: a row per scan (its montage), one per skipped scan."""
-    rows = [Row(Path(r["file"]).name, r["file"], r, row_flags(r), Path(r["montage"]) if r.get("montage") else None)
-            for r in report.done]
+    rows = [
+        Row(Path(r["file"]).name, r["file"], r, row_flags(r), Path(r["montage"]) if r.get("montage") else None)
+        for r in report.done
+    ]
     rows += [Row(Path(name).name, name, {}, [f"skipped: {problem}"]) for name, problem in report.skipped]
-    note = (f"{method} maps over the model's input, through the planes holding most of the map. Flag: less than "
-            f"{MIN_INSIDE_FRACTION:.0%} of the positive attribution inside the brain mask (with --mask-dir).")
+    note = (
+        f"{method} maps over the model's input, through the planes holding most of the map. Flag: less than "
+        f"{MIN_INSIDE_FRACTION:.0%} of the positive attribution inside the brain mask (with --mask-dir)."
+    )
     return write_batch_page(page, f"{method} QC", COLUMNS, rows, note=note, image_label="montage")

@@ -21,8 +21,13 @@ def plot_age_fit(rows: list[dict], path: Path, title: str) -> Path:
     ax.plot([lo, hi], [lo, hi], "k:", lw=1, label="identity")
     if len(y) >= 2 and np.ptp(y) > 0:
         slope, intercept = np.polyfit(y, p, 1)
-        ax.plot([lo, hi], [slope * lo + intercept, slope * hi + intercept], "r-", lw=1,
-                label=f"bias fit: {slope:.2f} x age + {intercept:.1f}")
+        ax.plot(
+            [lo, hi],
+            [slope * lo + intercept, slope * hi + intercept],
+            "r-",
+            lw=1,
+            label=f"bias fit: {slope:.2f} x age + {intercept:.1f}",
+        )
     ax.set(xlabel="true age (years)", ylabel="predicted age (years)", title=title)
     ax.legend(loc="upper left", fontsize=8)
     fig.tight_layout()
@@ -39,7 +44,11 @@ def plot_gap(rows: list[dict], path: Path, title: str) -> Path:
     ax = fig.subplots()
     ax.hist(gap, bins=max(5, min(30, len(gap) // 2)))
     ax.axvline(0, color="k", lw=1, ls=":")
-    ax.set(xlabel="brain-age gap (years)", ylabel="subjects", title=f"{title}: mean {gap.mean():.1f}" if len(gap) else title)
+    ax.set(
+        xlabel="brain-age gap (years)",
+        ylabel="subjects",
+        title=f"{title}: mean {gap.mean():.1f}" if len(gap) else title,
+    )
     fig.tight_layout()
     return save_figure(fig, path)
 
@@ -55,6 +64,11 @@ def report_sections(run, figures_dir: Path) -> list:
             continue
         fit = plot_age_fit(rows, Path(figures_dir) / f"age_{split}.png", f"{split} ({len(rows)})")
         gap = plot_gap(rows, Path(figures_dir) / f"gap_{split}.png", f"{split} brain-age gap")
-        sections.append(Section(f"{split}: predicted vs true age, brain-age gap", [fit, gap],
-                                "Dotted: identity; red: the linear fit of predicted on true age (the age bias)."))
+        sections.append(
+            Section(
+                f"{split}: predicted vs true age, brain-age gap",
+                [fit, gap],
+                "Dotted: identity; red: the linear fit of predicted on true age (the age bias).",
+            )
+        )
     return sections

@@ -236,7 +236,19 @@ def train(**kw):
 @on_error_option
 @handle_errors
 def predict(
-    run, scans, out_dir, checkpoint, tta, overlap, roi, sw_batch_size, largest_component, device, report, glob, shard,
+    run,
+    scans,
+    out_dir,
+    checkpoint,
+    tta,
+    overlap,
+    roi,
+    sw_batch_size,
+    largest_component,
+    device,
+    report,
+    glob,
+    shard,
     on_error,
 ):
     """Segment SCAN... (files or folders; any orientation) with RUN.

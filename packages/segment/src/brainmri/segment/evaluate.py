@@ -174,8 +174,13 @@ def draw_worst_cases(run_path, part: str, worst: list) -> None:
     for old in folder.glob(f"worst_{part}_*.png"):
         old.unlink()
     for k, (dice, _, labels, subject) in enumerate(worst, start=1):
-        overlay_png(load_volume(subject.image), np.asarray(labels.data), folder / f"worst_{part}_{k}.png",
-                    truth=load_labels(subject).data, title=f"{subject.subject_id}: mean Dice {dice:.3f}")
+        overlay_png(
+            load_volume(subject.image),
+            np.asarray(labels.data),
+            folder / f"worst_{part}_{k}.png",
+            truth=load_labels(subject).data,
+            title=f"{subject.subject_id}: mean Dice {dice:.3f}",
+        )
 
 
 def evaluate_run(

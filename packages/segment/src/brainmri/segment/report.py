@@ -18,8 +18,9 @@ def row_flags(row: Mapping, classes: Mapping[int, str]) -> list[str]:
     return flags + side_mismatches(row, classes)
 
 
-def write_predict_page(page: str | os.PathLike, report: BatchReport, classes: Mapping[int, str],
-                       pictures: str | os.PathLike) -> Path:
+def write_predict_page(
+    page: str | os.PathLike, report: BatchReport, classes: Mapping[int, str], pictures: str | os.PathLike
+) -> Path:
     """Write the QC page of a ``predict`` batch: a row per segmented scan, one per skipped scan.
 
     Args:
@@ -29,20 +30,36 @@ def write_predict_page(page: str | os.PathLike, report: BatchReport, classes: Ma
         classes: ``{label value: name}`` of the run.
         pictures: The folder given to ``predict_scans(pictures=...)``.
     """
-    columns = [Column(f"{name}_mm3", f"{name} mm3", digits=0, help=f"volume of the {name} label") for name in
-               classes.values()]
+    columns = [
+        Column(f"{name}_mm3", f"{name} mm3", digits=0, help=f"volume of the {name} label") for name in classes.values()
+    ]
     if {"left", "right"} <= set(classes.values()):
-        columns += [Column(f"{name}_side", f"{name} lies", kind="text",
-                           help="side of the head's midline (world x) where the label's centre lies")
-                    for name in ("left", "right")]
+        columns += [
+            Column(
+                f"{name}_side",
+                f"{name} lies",
+                kind="text",
+                help="side of the head's midline (world x) where the label's centre lies",
+            )
+            for name in ("left", "right")
+        ]
     rows = []
     for row in report.done:
         picture = picture_path(pictures, row["file"])
-        rows.append(Row(Path(row["file"]).name, row["file"], row, row_flags(row, classes),
-                        picture if picture.is_file() else None))
+        rows.append(
+            Row(
+                Path(row["file"]).name,
+                row["file"],
+                row,
+                row_flags(row, classes),
+                picture if picture.is_file() else None,
+            )
+        )
     rows += [Row(Path(name).name, name, {}, [f"skipped: {problem}"]) for name, problem in report.skipped]
-    note = ("Predicted outlines (red: left, blue: right) through the hippocampi. Flags: an empty label, "
-            "or a label whose centre lies on the other side of the head's midline.")
+    note = (
+        "Predicted outlines (red: left, blue: right) through the hippocampi. Flags: an empty label, "
+        "or a label whose centre lies on the other side of the head's midline."
+    )
     return write_batch_page(page, "Hippocampus segmentation QC", columns, rows, note=note)
 
 
@@ -75,11 +92,19 @@ def report_sections(run, figures_dir: Path) -> list:
             continue
         keys = [k for k in rows[0] if k.startswith(("dice_", "hd95_"))]
         order = sorted(rows, key=lambda r: float(r.get("dice_mean") or "nan") if r.get("dice_mean") else -1.0)
-        table = (["subject", *keys], [[r["subject_id"], *(f"{float(r[k]):.3f}" if r.get(k) else "" for k in keys)]
-                                     for r in order])
+        table = (
+            ["subject", *keys],
+            [[r["subject_id"], *(f"{float(r[k]):.3f}" if r.get(k) else "" for k in keys)] for r in order],
+        )
         worst = sorted(Path(figures_dir).glob(f"worst_{split}_*.png"))
         figures = [plot_cases(rows, Path(figures_dir) / f"cases_{split}.png", split), *worst]
-        sections.append(Section(f"{split}: per-case Dice and HD95", figures,
-                                "Worst cases first; their mosaics: predicted outlines (red left, blue right) "
-                                "and the reference (yellow).", table))
+        sections.append(
+            Section(
+                f"{split}: per-case Dice and HD95",
+                figures,
+                "Worst cases first; their mosaics: predicted outlines (red left, blue right) "
+                "and the reference (yellow).",
+                table,
+            )
+        )
     return sections

@@ -15,13 +15,17 @@ COLUMNS = (
     Column("brain_cm3", "brain cm3", digits=0, help="mask volume"),
     Column("lr_asymmetry", "asymmetry", digits=3, help="|L - R| / (L + R) about the head's midline"),
     Column("components", "components", digits=0, help="connected pieces of the network's output"),
-    Column("border_fraction", "border fraction", digits=3, help="share of the mask's surface on the field of view's edge"),
+    Column(
+        "border_fraction", "border fraction", digits=3, help="share of the mask's surface on the field of view's edge"
+    ),
     Column("already_stripped", "already stripped", kind="text"),
 )
 
 
 def write_skullstrip_page(
-    page: str | os.PathLike, summary: SkullstripSummary, report_csv: str | os.PathLike,
+    page: str | os.PathLike,
+    summary: SkullstripSummary,
+    report_csv: str | os.PathLike,
     pictures: str | os.PathLike,
 ) -> Path:
     """Write the QC page of a skull-strip batch: one row per scan done (flags from ``skullstrip.csv``)
@@ -38,11 +42,20 @@ def write_skullstrip_page(
     for scan in summary.masks:
         values = table.get(scan_stem(scan), {})
         picture = picture_path(pictures, scan)
-        rows.append(Row(Path(scan).name, str(scan), values, [f for f in values.get("flags", "").split(";") if f],
-                        picture if picture.is_file() else None))
+        rows.append(
+            Row(
+                Path(scan).name,
+                str(scan),
+                values,
+                [f for f in values.get("flags", "").split(";") if f],
+                picture if picture.is_file() else None,
+            )
+        )
     rows += [Row(Path(name).name, name, {}, [f"skipped: {problem}"]) for name, problem in summary.skipped]
     lo, hi = VOLUME_RANGE_CM3
-    note = (f"HD-BET brain masks (red) over the scan, through the mask's centre. Flags: brain volume outside "
-            f"{lo:.0f}-{hi:.0f} cm3, asymmetry above {MAX_ASYMMETRY}, border fraction above {MAX_BORDER_FRACTION}, "
-            "fragmented, empty, or an input already skull-stripped.")
+    note = (
+        f"HD-BET brain masks (red) over the scan, through the mask's centre. Flags: brain volume outside "
+        f"{lo:.0f}-{hi:.0f} cm3, asymmetry above {MAX_ASYMMETRY}, border fraction above {MAX_BORDER_FRACTION}, "
+        "fragmented, empty, or an input already skull-stripped."
+    )
     return write_batch_page(page, "Skull-strip QC", COLUMNS, rows, note=note)

@@ -12,5 +12,16 @@ Pages are self-contained (one HTML file plus a folder of pictures) and fetch not
 from .page import FILES_DIR, PAGE_NAME, Column, Row, files_dir, picture_path, write_batch_page
 from .run_page import Section, figure, read_rows, write_run_report
 
-__all__ = ["FILES_DIR", "PAGE_NAME", "Column", "Row", "Section", "figure", "files_dir", "picture_path", "read_rows",
-           "write_batch_page", "write_run_report"]
+__all__ = [
+    "FILES_DIR",
+    "PAGE_NAME",
+    "Column",
+    "Row",
+    "Section",
+    "figure",
+    "files_dir",
+    "picture_path",
+    "read_rows",
+    "write_batch_page",
+    "write_run_report",
+]

@@ -134,12 +134,25 @@ def write_batch_page(
     rows = list(rows)
     spec = {
         "title": title,
-        "columns": [{"key": c.key, "label": c.label, "kind": c.kind, "digits": c.digits, "help": c.help}
-                    for c in columns],
-        "rows": [{"scan": r.scan, "file": str(r.file), "flags": [str(f) for f in r.flags if f],
-                  "values": [_json_value(r.values.get(c.key)) if c.kind == "number" else
-                             ("" if r.values.get(c.key) is None else str(r.values.get(c.key))) for c in columns],
-                  "image": _relative(r.image, path), "viewer": _relative(r.viewer, path)} for r in rows],
+        "columns": [
+            {"key": c.key, "label": c.label, "kind": c.kind, "digits": c.digits, "help": c.help} for c in columns
+        ],
+        "rows": [
+            {
+                "scan": r.scan,
+                "file": str(r.file),
+                "flags": [str(f) for f in r.flags if f],
+                "values": [
+                    _json_value(r.values.get(c.key))
+                    if c.kind == "number"
+                    else ("" if r.values.get(c.key) is None else str(r.values.get(c.key)))
+                    for c in columns
+                ],
+                "image": _relative(r.image, path),
+                "viewer": _relative(r.viewer, path),
+            }
+            for r in rows
+        ],
         "page_size": int(page_size),
         "image_label": image_label,
         "ratings_name": f"{path.stem}_ratings.csv",

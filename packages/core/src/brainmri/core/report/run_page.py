@@ -62,7 +62,8 @@ def _learning_curves(log: list[dict], path: Path) -> Path | None:
     for key in log[0]:
         values = [r.get(key, "") for r in log]
         if key in ("epoch", "best", "lr", "seconds", "samples_per_s", "loader_wait_s", "peak_mem_mb") or not all(
-                v not in ("", None) for v in values):
+            v not in ("", None) for v in values
+        ):
             continue
         ax = loss_ax if key.endswith("loss") else metric_ax
         ax.plot(epochs, [float(v) for v in values], marker="o", ms=3, label=key)
@@ -127,17 +128,19 @@ def write_run_report(run_dir: str | os.PathLike, task=None) -> Path:
     pictures.mkdir(parents=True, exist_ok=True)
     sections = []
     curves = _learning_curves(read_rows(run.log_path), pictures / "learning_curves.png")
-    sections.append(Section("Learning curves", [curves] if curves else [],
-                            "" if curves else "no epoch logged yet"))
+    sections.append(Section("Learning curves", [curves] if curves else [], "" if curves else "no epoch logged yet"))
     metrics = run.read_metrics()
-    sections.append(Section("Metrics", text="95% bootstrap intervals over the split's subjects.",
-                            table=_metric_table(metrics)) if metrics else Section("Metrics", text="not evaluated yet"))
+    sections.append(
+        Section("Metrics", text="95% bootstrap intervals over the split's subjects.", table=_metric_table(metrics))
+        if metrics
+        else Section("Metrics", text="not evaluated yet")
+    )
     sections += task.report_sections(run, pictures)
     parts = []
     for number, s in enumerate(sections):
-        parts.append(f"<section class=\"figs\"><h2>{html.escape(s.title)}</h2>")
+        parts.append(f'<section class="figs"><h2>{html.escape(s.title)}</h2>')
         if s.text:
-            parts.append(f"<p class=\"note\">{html.escape(s.text)}</p>")
+            parts.append(f'<p class="note">{html.escape(s.text)}</p>')
         if s.table:
             parts.append(_table_html(s.table, "metrics" if s.title == "Metrics" else f"table{number}"))
         for fig in s.figures:
@@ -152,9 +155,9 @@ def write_run_report(run_dir: str | os.PathLike, task=None) -> Path:
 </style></head>
 <body data-ready="1">
 <h1>{html.escape(title)}</h1>
-<p class="note">Created {html.escape(str(config.get('created', '')))}; versions
-{html.escape(', '.join(f'{k} {v}' for k, v in config.get('versions', {}).items()))}.</p>
-{''.join(parts)}
+<p class="note">Created {html.escape(str(config.get("created", "")))}; versions
+{html.escape(", ".join(f"{k} {v}" for k, v in config.get("versions", {}).items()))}.</p>
+{"".join(parts)}
 </body></html>
 """
     write_text_atomic(page, text)

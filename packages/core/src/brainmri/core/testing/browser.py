@@ -60,8 +60,9 @@ class Page:
 
     def evaluate(self, expression: str, timeout: float = 30.0) -> Any:
         """The value of a JavaScript expression (promises awaited); a thrown error raises."""
-        result = self.send("Runtime.evaluate", {"expression": expression, "returnByValue": True,
-                                                "awaitPromise": True}, timeout)
+        result = self.send(
+            "Runtime.evaluate", {"expression": expression, "returnByValue": True, "awaitPromise": True}, timeout
+        )
         if "exceptionDetails" in result:
             raise BrowserError(f"{expression[:60]!r}: {result['exceptionDetails']}")
         return result["result"].get("value")
@@ -112,15 +113,32 @@ class Browser:
                 to_child_r = high
             else:
                 from_child_w = high
-        args = ["--headless", "--disable-gpu", "--no-sandbox", "--remote-debugging-pipe",
-                "--host-resolver-rules=MAP * ~NOTFOUND", "--no-first-run", "--no-default-browser-check",
-                "--disable-background-networking", "--disable-component-update", "--disable-extensions",
-                "--allow-file-access-from-files", "--enable-unsafe-swiftshader", f"--user-data-dir={self._profile}",
-                f"--window-size={width},{height}", "about:blank"]
-        trampoline = (f"import os, sys; os.dup2({to_child_r}, 3); os.dup2({from_child_w}, 4); "
-                      "os.execv(sys.argv[1], sys.argv[1:])")
-        self._proc = subprocess.Popen([sys.executable, "-c", trampoline, exe, *args], pass_fds=(to_child_r, from_child_w),
-                                      stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        args = [
+            "--headless",
+            "--disable-gpu",
+            "--no-sandbox",
+            "--remote-debugging-pipe",
+            "--host-resolver-rules=MAP * ~NOTFOUND",
+            "--no-first-run",
+            "--no-default-browser-check",
+            "--disable-background-networking",
+            "--disable-component-update",
+            "--disable-extensions",
+            "--allow-file-access-from-files",
+            "--enable-unsafe-swiftshader",
+            f"--user-data-dir={self._profile}",
+            f"--window-size={width},{height}",
+            "about:blank",
+        ]
+        trampoline = (
+            f"import os, sys; os.dup2({to_child_r}, 3); os.dup2({from_child_w}, 4); os.execv(sys.argv[1], sys.argv[1:])"
+        )
+        self._proc = subprocess.Popen(
+            [sys.executable, "-c", trampoline, exe, *args],
+            pass_fds=(to_child_r, from_child_w),
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.DEVNULL,
+        )
         os.close(to_child_r)
         os.close(from_child_w)
         self._buffer = b""
@@ -153,8 +171,7 @@ class Browser:
                 pass
         shutil.rmtree(self._profile, ignore_errors=True)
 
-    def send(self, method: str, params: dict | None = None, session: str | None = None,
-             timeout: float = 30.0) -> dict:
+    def send(self, method: str, params: dict | None = None, session: str | None = None, timeout: float = 30.0) -> dict:
         """Send one DevTools command and wait for its answer (events meanwhile are recorded)."""
         self._next_id += 1
         message: dict[str, Any] = {"id": self._next_id, "method": method, "params": params or {}}
@@ -209,8 +226,10 @@ class Browser:
         self._pages[session] = page
         for domain in ("Page", "Runtime", "Log", "Network"):
             page.send(f"{domain}.enable")
-        page.send("Emulation.setDeviceMetricsOverride",
-                  {"width": self.width, "height": self.height, "deviceScaleFactor": 1, "mobile": False})
+        page.send(
+            "Emulation.setDeviceMetricsOverride",
+            {"width": self.width, "height": self.height, "deviceScaleFactor": 1, "mobile": False},
+        )
         page.send("Page.navigate", {"url": Path(path).resolve().as_uri()})
         page.wait_for("document.readyState === 'complete'", timeout)
         if ready:
@@ -248,8 +267,9 @@ def marker_runs(shot, x: int) -> list[str]:
     return runs
 
 
-def read_batch_page(path: str | os.PathLike, ratings: dict[str, tuple[str, str]] | None = None,
-                    height: int = 1600) -> dict:
+def read_batch_page(
+    path: str | os.PathLike, ratings: dict[str, tuple[str, str]] | None = None, height: int = 1600
+) -> dict:
     """Load a batch QC page in headless Chromium (network off) and read what a person would see.
 
     Args:
@@ -268,11 +288,14 @@ def read_batch_page(path: str | os.PathLike, ratings: dict[str, tuple[str, str]]
         page.wait_for("[...document.images].every(i => i.complete)")
         rows = page.evaluate("""[...document.querySelectorAll('#rows tr')].map(tr => ({
             scan: tr.dataset.scan, flagged: tr.classList.contains('flagged'),
-            cells: Object.fromEntries([...tr.querySelectorAll('td[data-key]')].map(td => [td.dataset.key, td.textContent]))
+            cells: Object.fromEntries([...tr.querySelectorAll('td[data-key]')]
+                .map(td => [td.dataset.key, td.textContent]))
         }))""")
         loaded = page.evaluate("[...document.images].every(i => i.naturalWidth > 0)")
-        x = page.evaluate("(() => { const r = document.querySelector('td.marker').getBoundingClientRect();"
-                          " return Math.round(r.left + r.width / 2); })()")
+        x = page.evaluate(
+            "(() => { const r = document.querySelector('td.marker').getBoundingClientRect();"
+            " return Math.round(r.left + r.width / 2); })()"
+        )
         markers = marker_runs(page.screenshot(), int(x))
         exported = None
         if ratings is not None:
@@ -285,8 +308,14 @@ def read_batch_page(path: str | os.PathLike, ratings: dict[str, tuple[str, str]]
             page.evaluate("document.getElementById('export').click()")
             exported = browser.downloaded(f"{Path(path).stem}_ratings.csv").read_text(encoding="utf-8")
         remote = [u for u in page.requests if not u.startswith(("file:", "data:", "blob:"))]
-        return {"errors": list(page.errors), "remote": remote, "rows": rows, "markers": markers,
-                "pictures_loaded": loaded, "exported": exported}
+        return {
+            "errors": list(page.errors),
+            "remote": remote,
+            "rows": rows,
+            "markers": markers,
+            "pictures_loaded": loaded,
+            "exported": exported,
+        }
 
 
 def cell_mismatches(rows: list[dict], expected: dict[str, dict], columns) -> list[str]:
@@ -302,7 +331,7 @@ def cell_mismatches(rows: list[dict], expected: dict[str, dict], columns) -> lis
         for column in columns:
             shown, value = row["cells"].get(column.key, ""), want.get(column.key)
             if column.kind == "number" and value not in (None, ""):
-                ok = shown != "" and abs(float(shown) - float(value)) <= 0.5 * 10.0 ** -column.digits + 1e-9
+                ok = shown != "" and abs(float(shown) - float(value)) <= 0.5 * 10.0**-column.digits + 1e-9
             else:
                 ok = shown == ("" if value is None else str(value))
             if not ok:
@@ -324,8 +353,14 @@ def read_run_page(path: str | os.PathLike) -> dict:
         page.wait_for("[...document.images].every(i => i.complete)")
         sections = page.evaluate("[...document.querySelectorAll('h2')].map(h => h.textContent)")
         pictures = page.evaluate("Object.fromEntries([...document.images].map(i => [i.alt, i.naturalWidth]))")
-        table = page.evaluate("[...document.querySelectorAll('#metrics tbody tr')]"
-                              ".map(tr => [...tr.children].map(td => td.textContent))")
+        table = page.evaluate(
+            "[...document.querySelectorAll('#metrics tbody tr')].map(tr => [...tr.children].map(td => td.textContent))"
+        )
         remote = [u for u in page.requests if not u.startswith(("file:", "data:", "blob:"))]
-        return {"errors": list(page.errors), "remote": remote, "sections": sections, "pictures": pictures,
-                "metrics": {(r[0], r[1]): (r[2], r[3]) for r in (table or [])}}
+        return {
+            "errors": list(page.errors),
+            "remote": remote,
+            "sections": sections,
+            "pictures": pictures,
+            "metrics": {(r[0], r[1]): (r[2], r[3]) for r in (table or [])},
+        }
