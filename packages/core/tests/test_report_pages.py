@@ -151,3 +151,31 @@ def test_mosaic_shows_a_left_marker_on_the_side_lettered_l(tmp_path, orientation
         marker_side = "left" if panel_red[:, 1].mean() < width / 2 else "right"
         l_side = "left" if left_letter < right_letter else "right"  # "L" has less ink than "R"
         assert marker_side == l_side, f"{name} ({orientation}): marker on the {marker_side}, L on the {l_side}"
+
+
+@needs_chromium
+def test_viewer_opens_a_scan_with_its_overlay_from_disk_without_network(tmp_path):
+    from brainmri.core.report import scan_files
+    from brainmri.core.report.viewer import write_viewer_data
+
+    volume, marker = _head_with_left_marker()
+    stored = reorient(volume, "PIL")
+    folder = tmp_path / "report_files"
+    write_viewer_data(folder, "head.nii.gz", stored, reorient(volume.with_data(marker), "PIL").data, "mask")
+    overlay_png(stored, reorient(volume.with_data(marker), "PIL").data, folder / "head.png")
+    row = Row("head.nii.gz", "head.nii.gz", {"x": 1.0}, [], **scan_files(folder, "head.nii.gz"))
+    page = write_batch_page(tmp_path / "report.html", "Viewer", [Column("x", "x")], [row])
+    assert (folder / "niivue.umd.js").is_file() and "BSD" in (folder / "LICENSE").read_text()
+    assert "https://" not in page.read_text() and "http://" not in page.read_text()
+    with Browser(900, 700) as browser:
+        tab = browser.open(page, ready="document.body.dataset.ready")
+        tab.evaluate("document.querySelector('a.viewer-link').click()")
+        tab.wait_for("document.getElementById('viewer').dataset.loaded === 'head.nii.gz'", timeout=60)
+        dims = tab.evaluate("window.brainmriViewer.niivue.volumes.map(v => [...v.hdr.dims.slice(1, 4)])")
+        assert stored.shape == (72, 60, 64) and dims == [[64, 72, 60]] * 2  # RAS order (exact), 2 mm kept
+        shot = tab.screenshot()
+        assert tab.errors == []
+        assert all(u.startswith(("file:", "data:")) for u in tab.requests)
+    red = (shot[..., 0] > 150) & (shot[..., 1] < 100) & (shot[..., 2] < 100)
+    grey = (np.abs(shot[..., 0].astype(int) - shot[..., 1]) < 8) & (shot[..., 0] > 100)
+    assert red.sum() > 100 and grey.sum() > 1000  # the overlay over the head, drawn by WebGL

@@ -78,17 +78,19 @@ def gradcam(run, scans, out_dir, layer, target, method, mask_dir, steps, checkpo
     paths = shard_scans(scans, shard, glob)
     if not paths:
         return
+    from pathlib import Path
+
+    from brainmri.core.report import PAGE_NAME, files_dir
+
+    page = Path(out_dir) / shard_name(PAGE_NAME, shard)
     batch = explain_scans(run, paths, out_dir, method=method, layer=layer, target=target,
                           mask_dir=mask_dir, steps=steps, device=device, checkpoint=checkpoint,
-                          montage=montage, on_error=on_error, table_name=shard_name("regions.csv", shard))
+                          montage=montage, on_error=on_error, table_name=shard_name("regions.csv", shard),
+                          viewer_dir=files_dir(page) if report else None)
     if report:
-        from pathlib import Path
-
-        from brainmri.core.report import PAGE_NAME
-
         from .report import write_gradcam_page
 
-        page = write_gradcam_page(Path(out_dir) / shard_name(PAGE_NAME, shard), batch, method)
+        write_gradcam_page(page, batch, method)
         click.echo(f"QC page: {page}", err=True)
     for row in batch.done:
         inside = row.get("inside_fraction")

@@ -7,7 +7,7 @@ import os
 from pathlib import Path
 
 from brainmri.core.batch import BatchReport
-from brainmri.core.report import Column, Row, write_batch_page
+from brainmri.core.report import Column, Row, files_dir, scan_files, write_batch_page
 
 #: Below this share of positive attribution inside the brain mask, a scan is flagged.
 MIN_INSIDE_FRACTION = 0.5
@@ -34,9 +34,18 @@ def row_flags(row: dict) -> list[str]:
 
 
 def write_gradcam_page(page: str | os.PathLike, report: BatchReport, method: str = "gradcam") -> Path:
-    """Write the QC page of an explain batch: a row per scan (its montage), one per skipped scan."""
+    """Write the QC page of an explain batch: a row per scan (its montage, and its NiiVue view when
+    ``explain_scans`` wrote viewer data into the page's folder), one per skipped scan."""
+    folder = files_dir(page)
     rows = [
-        Row(Path(r["file"]).name, r["file"], r, row_flags(r), Path(r["montage"]) if r.get("montage") else None)
+        Row(
+            Path(r["file"]).name,
+            r["file"],
+            r,
+            row_flags(r),
+            Path(r["montage"]) if r.get("montage") else None,
+            scan_files(folder, r["file"])["viewer"],
+        )
         for r in report.done
     ]
     rows += [Row(Path(name).name, name, {}, [f"skipped: {problem}"]) for name, problem in report.skipped]

@@ -47,8 +47,9 @@ def predict_scans(
         progress: Progress bars.
         table_name: Name of the volume table in ``out_dir`` (one per share when the scans are
             split across processes).
-        pictures: Folder for each scan's mosaic ``<stem>.png`` (the QC page's pictures: the
-            predicted outlines through the hippocampi), drawn while the scan is in memory.
+        pictures: Folder for each scan's mosaic ``<stem>.png`` (the predicted outlines through the
+            hippocampi) and viewer data ``<stem>.js`` (the QC page's pictures and NiiVue view),
+            made while the scan is in memory.
 
     Returns:
         A :class:`~brainmri.core.batch.BatchReport`; ``done`` holds one row per scan
@@ -100,10 +101,12 @@ def predict_scans(
         notes.extend(f"{Path(path).name}: {n}" for n in side_mismatches(sides, classes))
         if pictures is not None:
             from brainmri.core.report import picture_path
+            from brainmri.core.report.viewer import write_viewer_data
 
             from .plotting import overlay_png
 
             overlay_png(volume, labels.data, picture_path(pictures, path), title=Path(path).name)
+            write_viewer_data(pictures, path, volume, labels.data, "labels")
         return {"file": str(path), "output": str(target), **label_volumes(labels, volume.affine, classes), **sides}
 
     from brainmri.core.batchlog import row_figure

@@ -7,7 +7,7 @@ from collections.abc import Mapping
 from pathlib import Path
 
 from brainmri.core.batch import BatchReport
-from brainmri.core.report import Column, Row, picture_path, write_batch_page
+from brainmri.core.report import Column, Row, scan_files, write_batch_page
 
 from .predict import side_mismatches
 
@@ -43,18 +43,10 @@ def write_predict_page(
             )
             for name in ("left", "right")
         ]
-    rows = []
-    for row in report.done:
-        picture = picture_path(pictures, row["file"])
-        rows.append(
-            Row(
-                Path(row["file"]).name,
-                row["file"],
-                row,
-                row_flags(row, classes),
-                picture if picture.is_file() else None,
-            )
-        )
+    rows = [
+        Row(Path(row["file"]).name, row["file"], row, row_flags(row, classes), **scan_files(pictures, row["file"]))
+        for row in report.done
+    ]
     rows += [Row(Path(name).name, name, {}, [f"skipped: {problem}"]) for name, problem in report.skipped]
     note = (
         "Predicted outlines (red: left, blue: right) through the hippocampi. Flags: an empty label, "

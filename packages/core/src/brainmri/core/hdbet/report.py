@@ -6,7 +6,7 @@ import os
 from pathlib import Path
 
 from ..io import scan_stem
-from ..report.page import Column, Row, picture_path, write_batch_page
+from ..report.page import Column, Row, scan_files, write_batch_page
 from .batch import SkullstripSummary, read_report
 from .qc import MAX_ASYMMETRY, MAX_BORDER_FRACTION, VOLUME_RANGE_CM3
 
@@ -41,16 +41,8 @@ def write_skullstrip_page(
     rows = []
     for scan in summary.masks:
         values = table.get(scan_stem(scan), {})
-        picture = picture_path(pictures, scan)
-        rows.append(
-            Row(
-                Path(scan).name,
-                str(scan),
-                values,
-                [f for f in values.get("flags", "").split(";") if f],
-                picture if picture.is_file() else None,
-            )
-        )
+        flags = [f for f in values.get("flags", "").split(";") if f]
+        rows.append(Row(Path(scan).name, str(scan), values, flags, **scan_files(pictures, scan)))
     rows += [Row(Path(name).name, name, {}, [f"skipped: {problem}"]) for name, problem in summary.skipped]
     lo, hi = VOLUME_RANGE_CM3
     note = (

@@ -9,7 +9,7 @@
 Pages are self-contained (one HTML file plus a folder of pictures) and fetch nothing.
 """
 
-from .page import FILES_DIR, PAGE_NAME, Column, Row, files_dir, picture_path, write_batch_page
+from .page import FILES_DIR, PAGE_NAME, Column, Row, files_dir, picture_path, scan_files, write_batch_page
 from .run_page import Section, figure, read_rows, write_run_report
 
 __all__ = [
@@ -21,6 +21,7 @@ __all__ = [
     "figure",
     "files_dir",
     "picture_path",
+    "scan_files",
     "read_rows",
     "write_batch_page",
     "write_run_report",

@@ -77,6 +77,15 @@ def picture_path(folder: str | os.PathLike, scan: str | os.PathLike) -> Path:
     return Path(folder) / f"{scan_stem(scan)}.png"
 
 
+def scan_files(folder: str | os.PathLike, scan: str | os.PathLike) -> dict[str, Path | None]:
+    """``{"image": <stem>.png, "viewer": <stem>.js}`` of a scan in a page's folder (None where absent):
+    keyword arguments of :class:`Row`."""
+    from .viewer import viewer_path
+
+    found = {"image": picture_path(folder, scan), "viewer": viewer_path(folder, scan)}
+    return {k: (v if v.is_file() else None) for k, v in found.items()}
+
+
 def _static(name: str) -> str:
     return (files("brainmri.core.report") / "static" / name).read_text(encoding="utf-8")
 
@@ -200,4 +209,4 @@ export the ratings as CSV.</p>
     return path
 
 
-__all__ = ["FILES_DIR", "PAGE_NAME", "Column", "Row", "files_dir", "picture_path", "write_batch_page"]
+__all__ = ["FILES_DIR", "PAGE_NAME", "Column", "Row", "files_dir", "picture_path", "scan_files", "write_batch_page"]
