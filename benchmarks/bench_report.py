@@ -7,7 +7,7 @@ PNG through ``overlay_png`` and the NiiVue data ``<stem>.js``), then the page it
 the command draws them while they are in memory. Also: a page of 1,000 scans (the IXI rows
 repeated) opened in headless Chromium: seconds to a usable page, rows rendered at once.
 
-    python benchmarks/bench_report.py [--limit N] [--device auto] [--out FILE.json]
+    python benchmarks/bench_report.py [--limit N | --quick] [--device auto] [--out FILE.json]
 
 Needs ``../shared/data/ixi-hh`` (135 IXI-HH T1 scans) and brainmri-core[hdbet]; Chromium optional.
 """
@@ -57,6 +57,7 @@ def page_of(n: int, page: Path, template) -> tuple[float, int]:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--limit", type=int, default=None, help="first N scans only (default: all 135)")
+    parser.add_argument("--quick", action="store_true", help="5 scans")
     parser.add_argument("--device", default="auto")
     parser.add_argument("--out", default=None, help="JSON results")
     args = parser.parse_args()
@@ -68,7 +69,7 @@ def main() -> None:
     from brainmri.core.report import PAGE_NAME, files_dir, picture_path
     from brainmri.core.report.viewer import write_viewer_data
 
-    scans = ixi_hh_scans(args.limit)
+    scans = ixi_hh_scans(5 if args.quick and not args.limit else args.limit)
     with tempfile.TemporaryDirectory(prefix="bench-report-") as tmp:
         out = Path(tmp) / "out"
         start = time.perf_counter()
