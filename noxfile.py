@@ -36,6 +36,9 @@ PUBLIC_API = (
     "packages/core/src/brainmri/core/cli/options.py",
     "packages/core/src/brainmri/core/predictor.py",
     "packages/core/src/brainmri/core/tasks.py",
+    "packages/core/src/brainmri/core/report/page.py",
+    "packages/core/src/brainmri/core/report/run_page.py",
+    "packages/core/src/brainmri/core/report/viewer.py",
 )
 
 

@@ -141,7 +141,7 @@ def write_batch_page(
 
     path = Path(path)
     rows = list(rows)
-    spec = {
+    spec: dict[str, Any] = {
         "title": title,
         "columns": [
             {"key": c.key, "label": c.label, "kind": c.kind, "digits": c.digits, "help": c.help} for c in columns
@@ -166,9 +166,9 @@ def write_batch_page(
         "image_label": image_label,
         "ratings_name": f"{path.stem}_ratings.csv",
     }
-    flagged = sum(1 for r in spec["rows"] if r["flags"])
+    flagged = sum(1 for r in rows if any(r.flags))
     viewer = ""
-    if any(r["viewer"] for r in spec["rows"]):
+    if any(r.viewer for r in rows):
         from .viewer import viewer_tags
 
         viewer = viewer_tags(path)

@@ -87,7 +87,7 @@ def write_viewer_data(
     step = [max(1, int(VIEWER_MM / s + 1e-6)) for s in ras.spacing]
     take = tuple(slice(None, None, k) for k in step)
     affine = ras.affine @ np.diag([*step, 1.0])
-    entry = {"name": Path(scan).name, "image": _nifti_base64(_to_uint8(ras.data[take]), affine)}
+    entry: dict[str, object] = {"name": Path(scan).name, "image": _nifti_base64(_to_uint8(ras.data[take]), affine)}
     if overlay is not None:
         cut = arrays[0][take]
         data = _to_uint8(cut, positive=True) if kind == "heat" else np.clip(cut, 0, 255).astype(np.uint8)
