@@ -39,13 +39,10 @@ def plot_confusion(rows: list[dict], path: Path, title: str) -> Path:
 
 def report_sections(run, figures_dir: Path) -> list:
     """ROC and confusion matrix of each evaluated split (predictions.csv rows with a target)."""
-    from brainmri.core.report import Section, read_rows
+    from brainmri.core.report import Section, rows_with_target
 
     sections = []
-    for split in ("val", "test"):
-        rows = [r for r in read_rows(run.predictions_path, split) if r.get("target") not in ("", None)]
-        if not rows:
-            continue
+    for split, rows in rows_with_target(run).items():
         roc = plot_roc({split: rows}, Path(figures_dir) / f"roc_{split}.png")
         confusion = plot_confusion(rows, Path(figures_dir) / f"confusion_{split}.png", f"{split} ({len(rows)})")
         sections.append(Section(f"{split}: ROC and confusion matrix", [roc, confusion]))

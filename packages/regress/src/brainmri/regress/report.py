@@ -55,13 +55,10 @@ def plot_gap(rows: list[dict], path: Path, title: str) -> Path:
 
 def report_sections(run, figures_dir: Path) -> list:
     """Predicted vs true age and the gap distribution of each evaluated split."""
-    from brainmri.core.report import Section, read_rows
+    from brainmri.core.report import Section, rows_with_target
 
     sections = []
-    for split in ("val", "test"):
-        rows = [r for r in read_rows(run.predictions_path, split) if r.get("target") not in ("", None)]
-        if not rows:
-            continue
+    for split, rows in rows_with_target(run).items():
         fit = plot_age_fit(rows, Path(figures_dir) / f"age_{split}.png", f"{split} ({len(rows)})")
         gap = plot_gap(rows, Path(figures_dir) / f"gap_{split}.png", f"{split} brain-age gap")
         sections.append(

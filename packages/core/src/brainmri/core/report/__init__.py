@@ -10,7 +10,7 @@ Pages are self-contained (one HTML file plus a folder of pictures) and fetch not
 """
 
 from .page import FILES_DIR, PAGE_NAME, Column, Row, files_dir, picture_path, scan_files, write_batch_page
-from .run_page import Section, figure, read_rows, write_run_report
+from .run_page import Section, figure, read_rows, rows_with_target, write_run_report
 
 __all__ = [
     "FILES_DIR",
@@ -23,6 +23,7 @@ __all__ = [
     "picture_path",
     "scan_files",
     "read_rows",
+    "rows_with_target",
     "write_batch_page",
     "write_run_report",
 ]

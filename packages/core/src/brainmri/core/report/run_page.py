@@ -41,6 +41,16 @@ def read_rows(path: Path, split: str | None = None) -> list[dict]:
         return [r for r in csv.DictReader(fh) if split is None or r.get("split") == split]
 
 
+def rows_with_target(run, splits=("val", "test")) -> dict[str, list[dict]]:
+    """``{split: predictions.csv rows with a known target}`` of a run, for the splits that have any."""
+    out = {}
+    for split in splits:
+        rows = [r for r in read_rows(run.predictions_path, split) if r.get("target") not in ("", None)]
+        if rows:
+            out[split] = rows
+    return out
+
+
 def figure(figsize=(5.0, 4.0)):
     """A matplotlib Figure on the Agg canvas (no display) and its axes."""
     from matplotlib.backends.backend_agg import FigureCanvasAgg
@@ -164,4 +174,4 @@ def write_run_report(run_dir: str | os.PathLike, task=None) -> Path:
     return page
 
 
-__all__ = ["Section", "figure", "read_rows", "write_run_report"]
+__all__ = ["Section", "figure", "read_rows", "rows_with_target", "write_run_report"]

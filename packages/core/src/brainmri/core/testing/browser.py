@@ -55,6 +55,11 @@ class Page:
         self.requests: list[str] = []
         self.loaded = False
 
+    @property
+    def remote(self) -> list[str]:
+        """Requested URLs that are not local (``file:``, ``data:``, ``blob:``): empty for a self-contained page."""
+        return [u for u in self.requests if not u.startswith(("file:", "data:", "blob:"))]
+
     def send(self, method: str, params: dict | None = None, timeout: float = 30.0) -> dict:
         return self.browser.send(method, params, session=self.session, timeout=timeout)
 
@@ -307,10 +312,9 @@ def read_batch_page(
                     c.value = {json.dumps(comment)}; c.dispatchEvent(new Event('input')); }})()""")
             page.evaluate("document.getElementById('export').click()")
             exported = browser.downloaded(f"{Path(path).stem}_ratings.csv").read_text(encoding="utf-8")
-        remote = [u for u in page.requests if not u.startswith(("file:", "data:", "blob:"))]
         return {
             "errors": list(page.errors),
-            "remote": remote,
+            "remote": page.remote,
             "rows": rows,
             "markers": markers,
             "pictures_loaded": loaded,
@@ -356,10 +360,9 @@ def read_run_page(path: str | os.PathLike) -> dict:
         table = page.evaluate(
             "[...document.querySelectorAll('#metrics tbody tr')].map(tr => [...tr.children].map(td => td.textContent))"
         )
-        remote = [u for u in page.requests if not u.startswith(("file:", "data:", "blob:"))]
         return {
             "errors": list(page.errors),
-            "remote": remote,
+            "remote": page.remote,
             "sections": sections,
             "pictures": pictures,
             "metrics": {(r[0], r[1]): (r[2], r[3]) for r in (table or [])},
