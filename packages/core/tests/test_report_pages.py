@@ -47,6 +47,7 @@ def page(tmp_path_factory):
             )
         )
     rows[0].values["a"] = float("nan")  # blank, sorted last
+    rows[23].flags = ["asymmetry", "</script><!-- not markup"]  # text, whatever it holds
     columns = [Column("a", "a", digits=2), Column("b", "b", digits=0), Column("t", "t", kind="text")]
     return write_batch_page(
         root / "report.html", "Test QC", columns, rows, note="a </script> in a note", page_size=10
@@ -84,6 +85,8 @@ def test_sorting_a_column_keeps_flagged_first_and_filtering_narrows(page):
         tab.evaluate("document.querySelector('th[data-col=\"0\"]').click()")  # a ascending
         tab.evaluate("document.querySelector('th[data-col=\"0\"]').click()")  # a descending
         shown = tab.evaluate(names)
+        flags = tab.evaluate("document.querySelector('tr[data-scan=\"s23.nii.gz\"] .flags').textContent")
+        assert flags == "asymmetry, </script><!-- not markup"
         assert shown[:5] == ["s23.nii.gz", "s18.nii.gz", "s13.nii.gz", "s08.nii.gz", "s03.nii.gz"]
         assert shown[5:] == [f"s{i:02d}.nii.gz" for i in (24, 22, 21, 20, 19)]
         tab.evaluate("document.getElementById('next').click(); document.getElementById('next').click()")

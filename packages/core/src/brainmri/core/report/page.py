@@ -109,8 +109,9 @@ def _relative(path: Path | None, page: Path) -> str | None:
 
 
 def _script_json(data: Any) -> str:
-    # Inside <script>, "</" would end the element: escape it (JSON allows "<\/").
-    return json.dumps(data, separators=(",", ":")).replace("</", "<\\/")
+    # Inside <script>, "</script" or "<!--" would change how the element parses: "<" is written
+    # as its JSON escape, which JSON.parse reads back unchanged.
+    return json.dumps(data, separators=(",", ":")).replace("<", "\\u003c")
 
 
 def write_batch_page(
