@@ -182,3 +182,35 @@ def test_viewer_opens_a_scan_with_its_overlay_from_disk_without_network(tmp_path
     red = (shot[..., 0] > 150) & (shot[..., 1] < 100) & (shot[..., 2] < 100)
     grey = (np.abs(shot[..., 0].astype(int) - shot[..., 1]) < 8) & (shot[..., 0] > 100)
     assert red.sum() > 100 and grey.sum() > 1000  # the overlay over the head, drawn by WebGL
+
+
+@needs_chromium
+def test_a_page_of_1000_scans_shows_one_page_of_rows_with_lazy_pictures(tmp_path):
+    picture = tmp_path / "report_files" / "one.png"
+    picture.parent.mkdir()
+    _picture(picture, (90, 90, 90))
+    rows = [
+        Row(
+            f"scan{i:04d}.nii.gz",
+            f"/data/scan{i:04d}.nii.gz",
+            {"a": float(i)},
+            ["volume"] if i % 97 == 0 else [],
+            picture,
+        )
+        for i in range(1000)
+    ]
+    page = write_batch_page(tmp_path / "report.html", "Big", [Column("a", "a", digits=0)], rows)
+    with Browser(1200, 900) as browser:
+        tab = browser.open(page, ready="document.body.dataset.ready")
+        assert tab.evaluate("document.querySelectorAll('#rows tr').length") == 50
+        assert tab.evaluate("document.getElementById('page').textContent") == "page 1 of 20 (1000 of 1000 scans)"
+        assert tab.evaluate("[...document.images].every(i => i.loading === 'lazy')")
+        assert tab.evaluate("document.querySelectorAll('#rows tr.flagged').length") == 11  # 0, 97, ..., 970 first
+        tab.evaluate(
+            "document.getElementById('filter').value = 'scan0999'; "
+            "document.getElementById('filter').dispatchEvent(new Event('input'))"
+        )
+        assert tab.evaluate("[...document.querySelectorAll('#rows tr')].map(tr => tr.dataset.scan)") == [
+            "scan0999.nii.gz"
+        ]
+        assert tab.errors == [] and tab.remote == []
