@@ -24,7 +24,8 @@ nox.options.reuse_existing_virtualenvs = False
 PYTHON = "3.11"
 CONSTRAINTS = ("-c", "constraints.txt")
 TASKS = ("classify", "regress", "segment", "explain")
-CORE = "./packages/core[hdbet,tensorboard,torchio,export]"  # torchio: the bridge and --mri-artifacts; export: .bmri and ONNX tests
+# torchio: the bridge and --mri-artifacts; export: .bmri (safetensors) and ONNX tests
+CORE = "./packages/core[hdbet,tensorboard,torchio,export]"
 TEST_DEPS = ("pytest", "xlwt", "monai")  # monai: the independent HD95 reference in segment tests
 #: Packages a task package's tests need besides core and itself: explain's tests explain a
 #: classifier, an age model and a segmenter (they skip, with a reason, what is not installed).
@@ -36,6 +37,9 @@ PUBLIC_API = (
     "packages/core/src/brainmri/core/cli/options.py",
     "packages/core/src/brainmri/core/predictor.py",
     "packages/core/src/brainmri/core/tasks.py",
+    "packages/core/src/brainmri/core/report/page.py",
+    "packages/core/src/brainmri/core/report/run_page.py",
+    "packages/core/src/brainmri/core/report/viewer.py",
 )
 
 

@@ -17,6 +17,7 @@ BENCHES = {
     "training": "bench_training.py",  # vs the reference project's scipy data path
     "segment": "bench_segment.py",  # vs MONAI sliding_window_inference
     "explain": "bench_explain.py",  # Grad-CAM vs one forward+backward pass
+    "report": "bench_report.py",  # what the skull-strip QC page adds to the batch (IXI-HH)
 }
 
 

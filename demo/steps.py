@@ -86,8 +86,11 @@ def preprocess(ctx: Context) -> list[str]:
 def skullstrip(ctx: Context) -> list[str]:
     """HD-BET (original v1 weights, fast mode on CPU) with QC, and a mask overlay PNG."""
     from brainmri.core.hdbet import BrainExtractor
+    from brainmri.core.hdbet.report import COLUMNS
     from brainmri.core.io import load_volume, save_volume, scan_stem
     from brainmri.core.plotting import overlay_png
+    from brainmri.core.report import PAGE_NAME, Row, files_dir, picture_path, scan_files, write_batch_page
+    from brainmri.core.report.viewer import write_viewer_data
 
     out = ctx.out / "skullstrip"
     extractor = BrainExtractor(device="auto")  # CPU: fast, no TTA; CUDA: accurate with TTA
@@ -95,6 +98,7 @@ def skullstrip(ctx: Context) -> list[str]:
              "| scan | brain (cm3) | components | L/R asymmetry | QC | mask | picture |",
              "|---|---|---|---|---|---|---|"]
     ctx.made["masks"] = {}
+    page, rows = out / PAGE_NAME, []
     for path in ctx.made["demo_scans"]:
         vol = load_volume(path)
         result = extractor.extract(vol)
@@ -102,11 +106,16 @@ def skullstrip(ctx: Context) -> list[str]:
         png = overlay_png(vol, result.mask, out / f"{scan_stem(path)}_mask.png")
         ctx.made["masks"][path] = mask
         qc = result.qc
+        overlay_png(vol, result.mask, picture_path(files_dir(page), path))
+        write_viewer_data(files_dir(page), path, vol, getattr(result.mask, "data", result.mask), "mask")
+        rows.append(Row(path.name, str(path), qc.as_row(), qc.flags, **scan_files(files_dir(page), path)))
         verdict = "ok" if qc.ok else "FLAGGED: " + "; ".join(qc.messages())
         lines.append(f"| `{path.name}` | {qc.brain_cm3:.0f} | {qc.components} | {qc.lr_asymmetry:.1%} | {verdict} | "
                      f"`{ctx.rel(mask)}` | ![{path.name}]({ctx.rel(png)}) |")
+    write_batch_page(page, "Skull-strip QC (demo)", COLUMNS, rows)
     lines += ["", "A flagged mask is never passed on silently: HD-BET was trained on real T1 heads, so a synthetic "
-              "phantom may well be flagged; the QC is the point."]
+              "phantom may well be flagged; the QC is the point.", "",
+              f"QC page (sort, filter, rate, open in the viewer): [{ctx.rel(page)}]({ctx.rel(page)})"]
     return lines
 
 
@@ -119,7 +128,7 @@ def tasks(ctx: Context) -> list[str]:
                         epochs=SIZES[ctx.size]["epochs"], device="auto")
     ctx.made["tasks_dir"] = report.parent
     text = report.read_text().splitlines()
-    body = [line.replace("](", "](tasks/") if line.startswith("![") else line for line in text[1:]]
+    body = [line.replace("](", "](tasks/") if line.startswith(("![", "Run reports:")) else line for line in text[1:]]
     return [f"Runs and report: `{ctx.rel(report.parent)}`", *[line.replace("## ", "### ") for line in body]]
 
 
@@ -163,8 +172,12 @@ def segment(ctx: Context) -> list[str]:
     for side in ("left", "right"):
         d, h = test[f"dice_{side}"], test[f"hd95_{side}"]
         lines.append(f"| {side} | {d['mean']:.3f} +- {d['sd']:.3f} | {h['mean']:.2f} +- {h['sd']:.2f} |")
+    run_page = Path(result["run"]) / "report.html"
+    pages = [f"[run report]({ctx.rel(run_page)})"] if run_page.is_file() else []
+    if result.get("qc_page"):
+        pages.append(f"[QC page of the held-out predictions]({ctx.rel(Path(result['qc_page']))})")
     lines += ["", f"Per subject: `{ctx.rel(Path(result['evaluation_csv']))}`.", "",
-              f"![held-out phantom]({ctx.rel(Path(result['overlay']))})"]
+              f"![held-out phantom]({ctx.rel(Path(result['overlay']))})", "", "Pages: " + ", ".join(pages)]
     if ctx.scans:
         from brainmri.segment.predict import predict_scans
 

@@ -135,3 +135,26 @@ def test_predict_over_the_bad_input_corpus(trained, corpus, tmp_path):
     sweep(cmd, {"truncated": cases["truncated"], "good": cases["good"]}, corpus=root,
           extra=["-o", fail, "--device", "cpu"], on_error="fail")
     assert not fail.exists() and not partial_files(tmp_path)
+
+
+def test_train_and_evaluate_write_the_run_report(trained):
+    from brainmri.core.testing.browser import MISSING, find_chromium, read_run_page
+
+    if find_chromium() is None:
+        pytest.skip(MISSING)
+    _, run = trained
+    page = run / "report.html"
+    assert page.is_file()  # written by train
+    page.unlink()
+    result = _cli("evaluate", str(run), "--split", "test", "--n-boot", "200", "--device", "cpu")
+    assert result.returncode == 0, result.stderr
+    seen = read_run_page(page)  # written again by evaluate
+    assert seen["errors"] == [] and seen["remote"] == []
+    assert "test: ROC and confusion matrix" in seen["sections"] and "Learning curves" in seen["sections"]
+    assert all(width > 0 for width in seen["pictures"].values())
+    assert {"learning_curves", "roc_test", "confusion_test"} <= set(seen["pictures"])
+    test = json.loads((run / "metrics.json").read_text())["test"]
+    for name in ("accuracy", "roc_auc"):
+        value, interval = seen["metrics"][("test", name)]
+        lo, hi = test[name]["ci95"]
+        assert value == f"{test[name]['value']:.3f}" and interval == f"{lo:.3f} to {hi:.3f}"

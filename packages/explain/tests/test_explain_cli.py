@@ -6,6 +6,7 @@ import csv
 import json
 import subprocess
 import sys
+from pathlib import Path
 
 import nibabel as nib
 import numpy as np
@@ -213,3 +214,26 @@ def test_a_degenerate_map_is_one_error_line_and_no_file(runs, tmp_path):
     errors = [line for line in proc.stderr.splitlines() if line.startswith("error:")]
     assert len(errors) == 1 and "'conv4' is degenerate" in errors[0] and scan.name in errors[0]
     assert not list(tmp_path.glob("*_gradcam.nii.gz"))
+
+
+def test_gradcam_qc_page_shows_the_montages_and_the_regions_numbers(runs, tmp_path):
+    from brainmri.core.testing.browser import MISSING, cell_mismatches, find_chromium, read_batch_page
+    from brainmri.explain.report import COLUMNS
+
+    if find_chromium() is None:
+        pytest.skip(MISSING)
+    data = runs["data"]
+    scans = sorted((data / "images").glob("*.nii.gz"))[:2]
+    out = tmp_path / "out"
+    result = _invoke("gradcam", runs["full"], *scans, tmp_path / "missing.nii.gz", "-o", out, "--mask-dir",
+                     data / "masks", "--device", "cpu", "--on-error", "skip")
+    assert result.exit_code == 0, result.output
+    with open(out / "regions.csv", newline="") as fh:
+        table = {Path(r["file"]).name: r for r in csv.DictReader(fh)}
+    seen = read_batch_page(out / "report.html", {scans[1].name: ("good", "")})
+    assert seen["errors"] == [] and seen["remote"] == [] and seen["pictures_loaded"]
+    names = [r["scan"] for r in seen["rows"]]
+    assert names[0] == "missing.nii.gz" and sorted(names[1:]) == sorted(table)  # the skipped scan is flagged first
+    assert seen["markers"][0] == "flagged" and len(seen["markers"]) == 3
+    assert cell_mismatches(seen["rows"][1:], table, COLUMNS) == []
+    assert f"{scans[1].name},{scans[1]},good,," in seen["exported"]

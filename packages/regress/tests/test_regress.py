@@ -186,3 +186,19 @@ def test_norm_option_builds_a_batchnorm_vt1_that_predict_reloads(table, tmp_path
                    "--norm", "batch", "--epochs", "1", "--device", "cpu", "--quiet")
     assert refused.returncode == 1 and refused.stderr.strip() == "error: --norm applies to --arch vt1 only, not sfcn"
     assert not (tmp_path / "x").exists()
+
+
+def test_train_writes_the_run_report_with_the_age_figures(trained):
+    from brainmri.core.testing.browser import MISSING, find_chromium, read_run_page
+
+    if find_chromium() is None:
+        pytest.skip(MISSING)
+    seen = read_run_page(trained / "report.html")
+    assert seen["errors"] == [] and seen["remote"] == []
+    assert "test: predicted vs true age, brain-age gap" in seen["sections"]
+    assert {"learning_curves", "age_test", "gap_test"} <= set(seen["pictures"])
+    assert all(width > 0 for width in seen["pictures"].values())
+    test = json.loads((trained / "metrics.json").read_text())["test"]
+    value, interval = seen["metrics"][("test", "mae")]
+    lo, hi = test["mae"]["ci95"]
+    assert value == f"{test['mae']['value']:.3f}" and interval == f"{lo:.3f} to {hi:.3f}"

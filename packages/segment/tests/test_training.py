@@ -488,3 +488,43 @@ def test_exported_model_segments_identically_and_onnx_matches(trained, predicted
     (got,) = session.run(None, {"image": window.numpy()})
     assert got.shape == expected.shape
     np.testing.assert_allclose(got, expected, rtol=0, atol=1e-4)
+
+
+def test_qc_page_lists_every_scan_with_the_volume_table(predicted):
+    from brainmri.core.report import Column
+    from brainmri.core.testing.browser import MISSING, cell_mismatches, find_chromium, read_batch_page
+
+    if find_chromium() is None:
+        pytest.skip(MISSING)
+    scans, oriented, out, proc = predicted
+    with open(out / "hippocampus_volumes.csv") as fh:
+        table = {Path(r["file"]).name: r for r in csv.DictReader(fh)}
+    page = out / "report.html"
+    assert "QC page" in proc.stderr and "https://" not in page.read_text()
+    seen = read_batch_page(page, {"copy_LAS.nii.gz": ("bad", "left missed")}, height=2400)
+    assert seen["errors"] == [] and seen["remote"] == [] and seen["pictures_loaded"]
+    assert sorted(r["scan"] for r in seen["rows"]) == sorted(table)
+    flagged = [r["flagged"] for r in seen["rows"]]
+    assert flagged == sorted(flagged, reverse=True)  # flagged first
+    assert seen["markers"] == ["flagged" if f else "ok" for f in flagged]  # one marker per row, from the pixels
+    columns = [Column("left_mm3", "", digits=0), Column("right_mm3", "", digits=0),
+               Column("left_side", "", kind="text"), Column("right_side", "", kind="text")]
+    assert cell_mismatches(seen["rows"], table, columns) == []
+    exported = list(csv.DictReader(seen["exported"].splitlines()))
+    assert [(r["scan"], Path(r["file"]).name, r["rating"], r["comment"]) for r in exported] == [
+        ("copy_LAS.nii.gz", "copy_LAS.nii.gz", "bad", "left missed")]
+
+
+def test_train_writes_the_run_report_with_per_case_scores_and_worst_cases(trained):
+    from brainmri.core.testing.browser import MISSING, find_chromium, read_run_page
+
+    if find_chromium() is None:
+        pytest.skip(MISSING)
+    _, run, _ = trained
+    seen = read_run_page(run / "report.html")
+    assert seen["errors"] == [] and seen["remote"] == []
+    assert "test: per-case Dice and HD95" in seen["sections"]
+    assert {"learning_curves", "cases_test", "worst_test_1", "worst_test_2", "worst_test_3"} <= set(seen["pictures"])
+    assert all(width > 0 for width in seen["pictures"].values())
+    dice = json.loads((run / "metrics.json").read_text())["test"]["dice_left"]
+    assert seen["metrics"][("test", "dice_left")][0] == f"{dice['mean']:.3f} (SD {dice['sd']:.3f})"

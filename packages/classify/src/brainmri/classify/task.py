@@ -61,6 +61,11 @@ class SexTask(Task):
 
         return demo_report(out, runs, rows)
 
+    def report_sections(self, run, figures_dir) -> list:
+        from .report import report_sections
+
+        return report_sections(run, figures_dir)
+
     def describe(self, record: dict, target=None) -> dict:
         """``pred_sex_label`` (``female``/``male``) beside the 0/1 code; with a target, ``true_sex``,
         ``true_sex_label`` and ``correct``."""

@@ -177,6 +177,18 @@ class Task:
         """
         return []
 
+    def report_sections(self, run, figures_dir: Path) -> list:
+        """The task's own sections of the run's ``report.html`` (ROC, age plot, per-case Dice...).
+
+        Args:
+            run: The :class:`~brainmri.core.training.RunDir` (read predictions.csv, metrics.json).
+            figures_dir: Where the figures go (the report's picture folder).
+
+        Returns:
+            :class:`brainmri.core.report.Section` objects (default: none).
+        """
+        return []
+
 
 #: Tasks registered in this process by :func:`register_task` (tests, notebooks).
 _REGISTERED: dict[str, Task] = {}

@@ -4,7 +4,14 @@ from __future__ import annotations
 
 import click
 
-from brainmri.core.cli.options import device_option, glob_option, handle_errors, on_error_option, shard_option
+from brainmri.core.cli.options import (
+    device_option,
+    glob_option,
+    handle_errors,
+    on_error_option,
+    report_option,
+    shard_option,
+)
 
 from ._version import __version__
 
@@ -49,18 +56,21 @@ def main() -> None:
 @_checkpoint_option
 @click.option("--montage/--no-montage", default=True, show_default=True, help="Write a PNG montage per scan.")
 @device_option
+@report_option
 @glob_option
 @shard_option
 @on_error_option
 @handle_errors
 def gradcam(run, scans, out_dir, layer, target, method, mask_dir, steps, checkpoint, montage, device,
-            glob, shard, on_error):
+            report, glob, shard, on_error):
     """Explain RUN's predictions on SCAN... (files or folders, any orientation).
 
     Writes, per scan, <name>_gradcam.nii.gz (float32, the scan's own shape and affine, ready to
     overlay in FSLeyes; other methods: _guided_gradcam, _integrated_gradients), a PNG montage
-    of the map over the scan through the planes holding most of it, and OUT/regions.csv with the
-    share of positive attribution inside and outside the brain mask (with --mask-dir).
+    of the map over the scan through the planes holding most of it, OUT/regions.csv with the
+    share of positive attribution inside and outside the brain mask (with --mask-dir), and
+    OUT/report.html: each scan's montage and numbers, flagged scans first (most attribution
+    outside the brain), to rate and export.
     """
 
     from brainmri.core.batch import shard_name, shard_scans
@@ -70,14 +80,25 @@ def gradcam(run, scans, out_dir, layer, target, method, mask_dir, steps, checkpo
     paths = shard_scans(scans, shard, glob)
     if not paths:
         return
-    report = explain_scans(run, paths, out_dir, method=method, layer=layer, target=target,
-                           mask_dir=mask_dir, steps=steps, device=device, checkpoint=checkpoint,
-                           montage=montage, on_error=on_error, table_name=shard_name("regions.csv", shard))
-    for row in report.done:
+    from pathlib import Path
+
+    from brainmri.core.report import PAGE_NAME, files_dir
+
+    page = Path(out_dir) / shard_name(PAGE_NAME, shard)
+    batch = explain_scans(run, paths, out_dir, method=method, layer=layer, target=target,
+                          mask_dir=mask_dir, steps=steps, device=device, checkpoint=checkpoint,
+                          montage=montage, on_error=on_error, table_name=shard_name("regions.csv", shard),
+                          viewer_dir=files_dir(page) if report else None)
+    if report:
+        from .report import write_gradcam_page
+
+        write_gradcam_page(page, batch, method)
+        click.echo(f"QC page: {page}", err=True)
+    for row in batch.done:
         inside = row.get("inside_fraction")
         extra = f", inside brain {inside:.1%}" if isinstance(inside, float) and inside == inside else ""
         click.echo(f"{row['map']}  ({row['target']}{extra})")
-    report.conclude("scans")
+    batch.conclude("scans")
 
 
 @main.command("layers", short_help="List a run's layers (names for --layer).")

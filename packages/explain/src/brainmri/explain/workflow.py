@@ -231,11 +231,13 @@ def write_rows_csv(path: str | os.PathLike, rows: list[dict], columns=CSV_COLUMN
 
 def explain_scans(run_dir, scans, out_dir, *, method: str = "gradcam", layer: str | None = None,
                   target=None, mask_dir=None, steps: int = 32, device="auto", checkpoint: str = "best",
-                  montage: bool = True, on_error: str = "fail", table_name: str = "regions.csv"):
+                  montage: bool = True, on_error: str = "fail", table_name: str = "regions.csv",
+                  viewer_dir=None):
     """The ``gradcam`` command: explain each scan with a run, write maps, montages and regions.csv.
 
     ``table_name`` names the CSV in ``out_dir`` (one per share when scans are split across
-    processes).
+    processes). ``viewer_dir``: a QC page's folder that gets each scan with its native map as
+    viewer data (``<stem>.js``, :func:`brainmri.core.report.viewer.write_viewer_data`).
 
     Returns:
         A :class:`~brainmri.core.batch.BatchReport` whose ``done`` holds the CSV rows.
@@ -257,6 +259,10 @@ def explain_scans(run_dir, scans, out_dir, *, method: str = "gradcam", layer: st
         except EmptyMapError as exc:  # a map that explains nothing is bad output for this scan
             raise ScanError(path, str(exc)) from None
         paths = write_explanation(expl, volume, out_dir, scan_stem(path), montage=montage)
+        if viewer_dir is not None:
+            from brainmri.core.report.viewer import write_viewer_data
+
+            write_viewer_data(viewer_dir, path, volume, expl.native_map, "heat")
         montage_path = str(paths.get("montage", ""))
         return {"file": str(path), "map": str(paths["map"]), "montage": montage_path, **expl.row()}
 

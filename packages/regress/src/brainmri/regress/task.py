@@ -110,6 +110,11 @@ class AgeTask(Task):
 
         return demo_report(out, runs, rows)
 
+    def report_sections(self, run, figures_dir) -> list:
+        from .report import report_sections
+
+        return report_sections(run, figures_dir)
+
     def describe(self, record: dict, target=None) -> dict:
         if target is None:
             return {}

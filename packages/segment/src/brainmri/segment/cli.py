@@ -12,6 +12,7 @@ from brainmri.core.cli.options import (
     glob_option,
     handle_errors,
     on_error_option,
+    report_option,
     shape_option,
     shard_option,
     train_options,
@@ -232,6 +233,7 @@ def train(**kw):
 )
 @click.option("--png", is_flag=True, help="Also write <scan>_hippocampus.png: the labels outlined over the scan.")
 @device_option
+@report_option
 @glob_option
 @shard_option
 @on_error_option
@@ -248,6 +250,7 @@ def predict(
     largest_component,
     png,
     device,
+    report,
     glob,
     shard,
     on_error,
@@ -256,10 +259,12 @@ def predict(
     from `export`, or its URL https://host/model.bmri#sha256=<64 hex>).
 
     Writes <scan>_hippocampus.nii.gz in -o DIR with exactly each scan's shape and affine
-    (uint8: 0 background, 1 left, 2 right) and DIR/hippocampus_volumes.csv (mm3 per side);
+    (uint8: 0 background, 1 left, 2 right), DIR/hippocampus_volumes.csv (mm3 per side) and
+    DIR/report.html: each scan's outlines and volumes, flagged scans first, to rate and export;
     prints a table of the volumes. With --png, <scan>_hippocampus.png outlines the labels over
     the scan (left vermilion, right blue; letters and mm coordinates on every panel).
     """
+    from pathlib import Path
 
     from brainmri.core.batch import shard_name, shard_scans
 
@@ -268,8 +273,11 @@ def predict(
     paths = shard_scans(scans, shard, glob)
     if not paths:
         return
+    from brainmri.core.report import PAGE_NAME
+
     table = shard_name(VOLUMES_CSV, shard)
-    report = predict_scans(
+    page = Path(out_dir) / shard_name(PAGE_NAME, shard)
+    batch = predict_scans(
         run,
         paths,
         out_dir,
@@ -283,17 +291,17 @@ def predict(
         on_error=on_error,
         table_name=table,
         png=png,
+        page=page if report else None,
     )
-    if report.done:
+    if report:
+        click.echo(f"QC page: {page}", err=True)
+    if batch.done:
         from brainmri.core.wording import table as text_table
 
-        columns = ["output", *(k for k in report.done[0] if k.endswith(("_mm3", "_side")))]
-        click.echo(text_table(report.done, columns, decimals=0))
-    if report.done:
-        from pathlib import Path
-
+        columns = ["output", *(k for k in batch.done[0] if k.endswith(("_mm3", "_side")))]
+        click.echo(text_table(batch.done, columns, decimals=0))
         click.echo(f"volumes: {Path(out_dir) / table}", err=True)
-    report.conclude("scans")
+    batch.conclude("scans")
 
 
 @main.command("evaluate", short_help="Dice, HD95 and volume error against reference labels.")
@@ -353,7 +361,10 @@ def evaluate(pred_dir, run_dir, dataset, root, split, output, device, on_error):
         classes = task_classes(RunDir(run_dir).read_config()["task_config"])
         for line in summary_lines(summary, classes):
             click.echo(line)
-        click.echo(f"updated {run_dir}/metrics.json and predictions.csv", err=True)
+        from brainmri.core.report import write_run_report
+
+        page = write_run_report(run_dir)
+        click.echo(f"updated {run_dir}/metrics.json, predictions.csv and {page.name}", err=True)
         return
     if root is None:
         raise BrainmriError("--pred needs --root (the dataset folder with the reference labels)")

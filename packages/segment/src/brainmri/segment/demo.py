@@ -48,7 +48,8 @@ def demo_segment(
     Writes ``harp/`` (synthetic EADC-ADNI HarP layout), ``run/`` (the run folder),
     ``predictions/`` (``<scan>_hippocampus.nii.gz`` on each held-out scan's own grid and
     ``hippocampus_volumes.csv``), ``predictions/evaluation_test.csv``/``.json`` (Dice, HD95,
-    volume difference per subject and mean +- sd), ``overlay.png`` and ``summary.json``.
+    volume difference per subject and mean +- sd), ``predictions/report.html`` (the QC page),
+    ``overlay.png`` and ``summary.json``.
 
     Args:
         out_dir: Output folder.
@@ -101,7 +102,10 @@ def demo_segment(
             evaluate_after=False,
         )
     t_predict = time.perf_counter()
-    predict_scans(run, [s.image for s in test], pred_dir, device=device, progress=progress)
+    from brainmri.core.report import PAGE_NAME
+
+    qc_page = pred_dir / PAGE_NAME
+    predict_scans(run, [s.image for s in test], pred_dir, device=device, progress=progress, page=qc_page)
     report, summary, csv_path = evaluate_predictions(pred_dir, "adni", root, "test")
     first = test[0]
     labels = load_volume(prediction_path(pred_dir, first.image), check_values=False).data
@@ -118,6 +122,7 @@ def demo_segment(
         "predictions": str(pred_dir),
         "evaluation_csv": str(csv_path),
         "overlay": str(overlay),
+        "qc_page": str(qc_page),
         "n_test": len(report.done),
         "seconds": {
             "data": t_train - started,

@@ -158,6 +158,31 @@ def evaluate_predictions(
     return report, summary, csv_path
 
 
+#: Cases with the lowest Dice whose mosaics the run report shows, per split.
+WORST_SHOWN = 3
+
+
+def draw_worst_cases(run_path, part: str, worst: list) -> None:
+    """Mosaics of the worst cases (predicted and reference outlines) for the run report."""
+    from brainmri.core.datasets import load_labels
+    from brainmri.core.io import load_volume
+    from brainmri.core.report import PAGE_NAME, files_dir
+
+    from .plotting import overlay_png
+
+    folder = files_dir(Path(run_path) / PAGE_NAME)
+    for old in folder.glob(f"worst_{part}_*.png"):
+        old.unlink()
+    for k, (dice, _, labels, subject) in enumerate(worst, start=1):
+        overlay_png(
+            load_volume(subject.image),
+            np.asarray(labels.data),
+            folder / f"worst_{part}_{k}.png",
+            truth=load_labels(subject).data,
+            title=f"{subject.subject_id}: mean Dice {dice:.3f}",
+        )
+
+
 def evaluate_run(
     run_dir,
     splits=("test",),
@@ -169,7 +194,10 @@ def evaluate_run(
     """Segment a run's split subjects with its network and score them (native grid).
 
     Writes ``metrics.json`` (mean, sd, 95% bootstrap interval and n of every metric per split) and ``predictions.csv``
-    (one row per subject) into the run folder, and MODEL_CARD.md and methods.md again.
+    (one row per subject) into the run folder, MODEL_CARD.md and methods.md again, and the
+    mosaics of each split's :data:`WORST_SHOWN` lowest-Dice cases
+    (``RUN/report_files/worst_<split>_<k>.png``, predicted and reference outlines) that the run's
+    report.html shows.
 
     Returns:
         ``{split: summary}``.
@@ -193,9 +221,14 @@ def evaluate_run(
     for part in splits:
         subjects = split.select(subjects_all, part)
         rows = []
-        for s in tqdm(subjects, desc=f"evaluate {part}", disable=not progress, leave=False):
+        worst: list = []  # (dice_mean, position, labels, subject) of the lowest cases so far
+        for position, s in enumerate(tqdm(subjects, desc=f"evaluate {part}", disable=not progress, leave=False)):
             labels = segmenter.segment(load_volume(s.image)).labels
             rows.append(score_subject(labels, s, None, classes))
+            dice = rows[-1].get("dice_mean")
+            worst = sorted([*worst, (dice if dice == dice else -1.0, position, labels, s)], key=lambda w: w[:2])
+            worst = worst[:WORST_SHOWN]
+        draw_worst_cases(run.path, part, worst)
         summary = summarise(rows) if rows else {}
         run.update_metrics(part, jsonable({"n": len(rows), **summary}))
         run.update_predictions(part, rows)

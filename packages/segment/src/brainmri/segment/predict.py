@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import shutil
 import sys
 from collections.abc import Sequence
 from pathlib import Path
@@ -29,6 +30,7 @@ def predict_scans(
     progress: bool = True,
     table_name: str = VOLUMES_CSV,
     png: bool = False,
+    page: str | os.PathLike | None = None,
 ):
     """Segment each scan and write ``<stem>_hippocampus.nii.gz`` plus a CSV of class volumes.
 
@@ -49,6 +51,10 @@ def predict_scans(
             split across processes).
         png: Also write ``<stem>_hippocampus.png``: the labels outlined over the scan
             (:func:`~brainmri.segment.plotting.overlay_png`).
+        page: Write this QC page (``report.html``) at the end; each scan's mosaic ``<stem>.png``
+            (the predicted outlines through the hippocampi) and viewer data ``<stem>.js`` go in
+            its files folder, made while the scan is in memory (drawn once when ``png`` is also
+            asked).
 
     Returns:
         A :class:`~brainmri.core.batch.BatchReport`; ``done`` holds one row per scan
@@ -58,6 +64,7 @@ def predict_scans(
     from brainmri.core.batch import run_batch
     from brainmri.core.errors import BrainmriError
     from brainmri.core.io import load_volume, save_volume
+    from brainmri.core.report import files_dir, picture_path
 
     from .inference import Segmenter
     from .metrics import label_volumes
@@ -89,20 +96,29 @@ def predict_scans(
     remove_stale_parts(out_dir, [table_name, *(target.name for target in seen)])  # a killed run's leftovers
 
     notes: list[str] = []
+    pictures = None if page is None else files_dir(page)
 
     def one(path) -> dict:
         volume = load_volume(path)
         labels = segmenter.segment(volume).labels
         target = prediction_path(out_dir, path)
         save_volume(labels, target, like=volume)
-        if png:
+        picture = None
+        if png or pictures is not None:
             from .plotting import overlay_png
 
-            overlay_png(volume, labels.data, target.with_name(target.name.removesuffix(".nii.gz") + ".png"),
-                        title=f"{Path(path).name}: predicted labels", classes=classes)
+            picture = (target.with_name(target.name.removesuffix(".nii.gz") + ".png") if png
+                       else picture_path(pictures, path))
+            overlay_png(volume, labels.data, picture, title=f"{Path(path).name}: predicted labels", classes=classes)
         # Sides only where the classes are sides: a crop's anterior/posterior has no head midline.
         sides = label_sides(labels, volume, classes) if {"left", "right"} <= set(classes.values()) else {}
         notes.extend(f"{Path(path).name}: {n}" for n in side_mismatches(sides, classes))
+        if pictures is not None:
+            from brainmri.core.report.viewer import write_viewer_data
+
+            if png:  # the same picture on the QC page
+                shutil.copyfile(picture, picture_path(pictures, path))
+            write_viewer_data(pictures, path, volume, labels.data, "labels")
         return {"file": str(path), "output": str(target), **label_volumes(labels, volume.affine, classes), **sides}
 
     from brainmri.core.batchlog import row_figure
@@ -112,6 +128,10 @@ def predict_scans(
         print(f"warning: {note}", file=sys.stderr)
     if report.done:
         write_rows(out_dir / table_name, report.done)
+    if page is not None:
+        from .report import write_predict_page
+
+        write_predict_page(page, report, classes, pictures)
     return report
 
 

@@ -109,6 +109,11 @@ class HippocampusTask(Task):
 
         return summarise(records, n_boot=n_boot, seed=seed)
 
+    def report_sections(self, run, figures_dir) -> list:
+        from .report import report_sections
+
+        return report_sections(run, figures_dir)
+
     def summary(self, metrics: dict) -> dict[str, float]:
         return {k: v["mean"] for k, v in metrics.items() if isinstance(v, dict) and "mean" in v}
 

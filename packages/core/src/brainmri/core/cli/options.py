@@ -25,6 +25,7 @@ __all__ = [
     "glob_option",
     "handle_errors",
     "on_error_option",
+    "report_option",
     "shape_option",
     "shard_option",
     "spacing_option",
@@ -66,6 +67,14 @@ glob_option = click.option(
     help="Only files in folder arguments whose path matches PATTERN (from the right, e.g. "
     "'*_T1w.nii.gz' or 'sub-*/anat/*.nii.gz'; quote it). Files named explicitly are always "
     "taken. Masks and label maps in folders are skipped with a note either way.",
+)
+
+report_option = click.option(
+    "--report/--no-report",
+    default=True,
+    show_default=True,
+    help="Write OUT/report.html, the batch's QC page (one row per scan: picture, QC numbers, flagged "
+    "first, ratings exported as CSV), with its pictures in OUT/report_files/.",
 )
 
 

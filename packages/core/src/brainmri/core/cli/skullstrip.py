@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import click
 
-from .options import device_option, glob_option, handle_errors, on_error_option, shard_option
+from .options import device_option, glob_option, handle_errors, on_error_option, report_option, shard_option
 
 
 @click.command("skullstrip", short_help="Brain masks with HD-BET v1 and QC; resumable.")
@@ -22,11 +22,12 @@ from .options import device_option, glob_option, handle_errors, on_error_option,
               help="Also write <name>_brain.nii.gz (the scan with everything outside the mask set to 0).")
 @click.option("--png", is_flag=True,
               help="Also write <name>_mask.png: the mask over three slices of the scan.")
+@report_option
 @glob_option
 @shard_option
 @on_error_option
 @handle_errors
-def command(scans, out_dir, mode, tta, device, brain, png, glob, shard, on_error):
+def command(scans, out_dir, mode, tta, device, brain, png, report, glob, shard, on_error):
     """Brain extraction with HD-BET v1 (needs brainmri-core[hdbet]; nothing is downloaded).
 
     SCANS are scan files or folders (searched recursively). For each scan <name>.nii.gz, OUT gets
@@ -35,7 +36,9 @@ def command(scans, out_dir, mode, tta, device, brain, png, glob, shard, on_error
     connected components, left/right asymmetry, fraction of the mask on the edge of the field of
     view, whether the input was already skull-stripped, and flags for implausible masks (also
     printed as warnings). The network is loaded once. A rerun skips the scans already done;
-    outputs are written atomically, so an interrupted run never leaves half a file.
+    outputs are written atomically, so an interrupted run never leaves half a file. OUT/report.html
+    (with its pictures in OUT/report_files/) shows every scan's mask and QC numbers, flagged scans
+    first, and lets you rate them and export the ratings as CSV.
     """
     from pathlib import Path
 
@@ -55,9 +58,18 @@ def command(scans, out_dir, mode, tta, device, brain, png, glob, shard, on_error
     tta = default_mode(dev)[1] if tta is None else tta
     click.echo(f"HD-BET {mode} mode, TTA {'on' if tta else 'off'}, on {dev}: "
                f"{counted(len(paths), 'scan')} -> {out_dir}", err=True)
+    from ..report.page import PAGE_NAME, files_dir
+
+    page = Path(out_dir) / shard_name(PAGE_NAME, shard)
+    pictures = files_dir(page) if report else None
     summary = run_skullstrip(paths, out_dir, mode=mode, tta=tta, device=dev, brain=brain, on_error=on_error,
                              echo=lambda line: click.echo(f"warning: {line}", err=True),
-                             report_name=shard_name(REPORT_NAME, shard))
+                             report_name=shard_name(REPORT_NAME, shard), pictures=pictures)
+    if report:
+        from ..hdbet.report import write_skullstrip_page
+
+        write_skullstrip_page(page, summary, Path(out_dir) / shard_name(REPORT_NAME, shard), pictures)
+        click.echo(f"QC page: {page}", err=True)
     if png:
         from ..io import load_volume
         from ..plotting import overlay_png

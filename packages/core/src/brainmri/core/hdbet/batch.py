@@ -21,6 +21,8 @@ from pathlib import Path
 from ..atomic import remove_stale_parts
 from ..errors import BrainmriError
 from ..io import scan_stem
+from ..report.page import picture_path
+from ..report.viewer import viewer_path
 from .qc import MaskQCWarning
 
 REPORT_NAME = "skullstrip.csv"
@@ -122,6 +124,7 @@ def run_skullstrip(
     echo: Callable[[str], None] = _warn,
     extractor=None,
     report_name: str = REPORT_NAME,
+    pictures: str | os.PathLike | None = None,
 ) -> SkullstripSummary:
     """Extract the brain of every scan into ``out_dir``, skipping scans already done.
 
@@ -138,6 +141,9 @@ def run_skullstrip(
             created, once, when the first scan needs it).
         report_name: This run's report in ``out_dir`` (one per share when the scans are
             split across processes: ``skullstrip.shard1of4.csv``...).
+        pictures: Folder for each scan's mask mosaic ``<stem>.png`` and viewer data ``<stem>.js``
+            (the QC page's pictures and NiiVue view), made while the scan is in memory; a resumed
+            scan gets them only if missing.
 
     Returns:
         :class:`SkullstripSummary`.
@@ -187,6 +193,13 @@ def run_skullstrip(
         outputs = [mask_path(out, path)] + ([brain_path(out, path)] if brain else [])
         return all(output_is_valid(o, shape) for o in outputs)
 
+    def draw(volume, mask, path: Path) -> None:
+        from ..plotting import overlay_png
+        from ..report.viewer import write_viewer_data
+
+        overlay_png(volume, mask, picture_path(pictures, path))
+        write_viewer_data(pictures, path, volume, getattr(mask, "data", mask), "mask")
+
     def one(path: Path):
         if done_before(path):
             summary.resumed.append(path)
@@ -195,6 +208,9 @@ def run_skullstrip(
             if stem in known and stem not in rows:  # done by another share: its row joins this report
                 rows[stem] = known[stem]
                 write_report(report_path, rows.values())
+            if pictures is not None and not (picture_path(pictures, path).is_file()
+                                             and viewer_path(pictures, path).is_file()):
+                draw(load_volume(path), load_volume(mask_path(out, path), check_values=False), path)
             return path
         volume = load_volume(path)
         ex = get_extractor()
@@ -211,6 +227,8 @@ def run_skullstrip(
         if not result.qc.ok:
             summary.flagged[path] = result.qc.flags
             echo(f"{path}: brain mask flagged ({'; '.join(result.qc.messages())})")
+        if pictures is not None:
+            draw(volume, result.mask, path)
         summary.computed.append(path)
         summary.masks[path] = target
         return path

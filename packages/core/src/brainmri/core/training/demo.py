@@ -69,6 +69,10 @@ def demo_tasks(out_dir: str | os.PathLike, scan: str | os.PathLike | None = None
             with open(run_dir / "predictions.csv", newline="") as fh:
                 rows_by_variant[variant] = [r for r in csv.DictReader(fh) if r["split"] == "test"]
         lines += [f"## {name} ({task.package}, --arch {arch})", ""]
+        from ..report import PAGE_NAME, write_run_report
+
+        pages = {v: r / PAGE_NAME if (r / PAGE_NAME).is_file() else write_run_report(r, task) for v, r in runs.items()}
+        lines += ["Run reports: " + ", ".join(f"[{v}]({p.relative_to(out).as_posix()})" for v, p in pages.items()), ""]
         keys = [k for k, v in next(iter(metrics_by_variant.values())).items() if isinstance(v, (dict, float))
                 and k != "before_bias_correction"]
         lines += ["| metric | " + " | ".join(metrics_by_variant) + " |", "|---" * (len(metrics_by_variant) + 1) + "|"]

@@ -159,7 +159,7 @@ def train(
         return config, split, subjects
 
     def evaluate_run(path, dev):
-        evaluate(path, splits=("val", "test"), device=dev, refit_calibration=True, progress=progress)
+        evaluate(path, splits=("val", "test"), device=dev, refit_calibration=True, progress=progress, report=False)
 
     return run_training(task, out, new_run, lambda data: _subjects(task, data), resume=resume, device=device,
                         progress=progress, evaluate_run=evaluate_run if evaluate_after else None)
@@ -201,6 +201,7 @@ def run_training(
         progress: Progress bars and epoch lines on stderr.
         trainer_class: The engine's :class:`~brainmri.core.training.Trainer` or a subclass.
         evaluate_run: ``(run_path, device) -> ...`` run on the main process after training.
+            Then ``RUN/report.html`` is written (:func:`brainmri.core.report.write_run_report`).
 
     Returns:
         The :class:`RunDir`.
@@ -247,6 +248,9 @@ def run_training(
             evaluate_run(run.path, dist.device)
         if dist.is_main:
             write_run_documents(run.path)
+            from ..report import write_run_report
+
+            write_run_report(run.path, task)
         barrier(dist)
     finally:
         shutdown(dist)
@@ -254,7 +258,8 @@ def run_training(
 
 
 def evaluate(run_dir, splits: Sequence[str] = ("test",), device="auto", n_boot: int = 1000,
-             refit_calibration: bool = False, batch_size: int | None = None, progress: bool = True) -> dict:
+             refit_calibration: bool = False, batch_size: int | None = None, progress: bool = True,
+             report: bool = True) -> dict:
     """Metrics and per-subject predictions of a run on its splits.
 
     The task's calibration (e.g. the age-bias correction) is fitted on the validation split
@@ -268,6 +273,7 @@ def evaluate(run_dir, splits: Sequence[str] = ("test",), device="auto", n_boot: 
         refit_calibration: Fit calibration.json again even if present.
         batch_size: Inference batch size (default: the training batch size).
         progress: Progress bars.
+        report: Write ``RUN/report.html`` again (:func:`brainmri.core.report.write_run_report`).
 
     Returns:
         ``{split: metrics}``; also written to metrics.json and predictions.csv, and
@@ -307,4 +313,8 @@ def evaluate(run_dir, splits: Sequence[str] = ("test",), device="auto", n_boot: 
     from .modelcard import write_run_documents
 
     write_run_documents(run.path)  # the card's metrics follow metrics.json
+    if report:
+        from ..report import write_run_report
+
+        write_run_report(run.path, task)
     return results
