@@ -202,3 +202,16 @@ def test_train_writes_the_run_report_with_the_age_figures(trained):
     value, interval = seen["metrics"][("test", "mae")]
     lo, hi = test["mae"]["ci95"]
     assert value == f"{test['mae']['value']:.3f}" and interval == f"{lo:.3f} to {hi:.3f}"
+
+
+def test_train_defaults_are_the_recipe_chosen_on_real_data():
+    """batch 2, 30 epochs, MSE: what the IXI-HH cross-validation picked (README, recipes.py)."""
+    from click.testing import CliRunner
+
+    from brainmri.regress.cli import main
+
+    ctx = main.commands["train"].make_context("train", ["--dataset", "ixi", "--root", ".", "--out", "x"])
+    assert (ctx.params["epochs"], ctx.params["batch_size"], ctx.params["loss"], ctx.params["arch"]) == (
+        30, 2, "mse", "vt1")
+    shown = CliRunner().invoke(main, ["train", "--help"]).output
+    assert "--batch-size INTEGER" in shown and "[default: 2]" in shown and "[default: 30]" in shown

@@ -34,7 +34,7 @@ class AgeTask(Task):
     demo = ("vt1", {"loss": "mse"}, 2)
 
     def prepare(self, options: dict, train_subjects: list) -> dict:
-        loss = options.get("loss") or "l1"
+        loss = options.get("loss") or "mse"
         if loss not in LOSSES:
             raise ValueError(f"loss must be one of {LOSSES}, got {loss!r}")
         ages = np.array([s.age for s in train_subjects if s.age is not None], dtype=np.float64)

@@ -51,7 +51,8 @@ def _model_options(kw: dict) -> dict:
     return options
 
 
-def _train_command(task_name: str, task_options: Sequence[Callable], architectures, default_arch) -> click.Command:
+def _train_command(task_name: str, task_options: Sequence[Callable], architectures, default_arch,
+                   train_defaults: dict | None = None) -> click.Command:
     def train(**kw):
         """Train a model on a dataset and write a run folder (config, split, checkpoints, logs, metrics).
 
@@ -93,7 +94,7 @@ def _train_command(task_name: str, task_options: Sequence[Callable], architectur
             click.echo(f"run complete: {run.path}", err=True)
 
     options = [
-        *train_options(architectures=architectures, default_arch=default_arch),
+        *train_options(architectures=architectures, default_arch=default_arch, **(train_defaults or {})),
         norm_option,
         *task_options,
     ]
@@ -260,7 +261,7 @@ def _predict_command(task_name: str) -> click.Command:
 
 def add_task_commands(group: click.Group, task_name: str, task_options: Sequence[Callable] = (),
                       architectures: Sequence[str] = ("vt1", "resnet3d", "sfcn"),
-                      default_arch: str = "resnet3d") -> None:
+                      default_arch: str = "resnet3d", train_defaults: dict | None = None) -> None:
     """Add ``train``, ``evaluate``, ``predict`` and ``export`` for the registered task ``task_name`` to ``group``.
 
     Args:
@@ -269,8 +270,10 @@ def add_task_commands(group: click.Group, task_name: str, task_options: Sequence
         task_options: Extra ``click.option`` decorators of ``train`` (passed to ``Task.prepare``).
         architectures: ``--arch`` choices.
         default_arch: ``--arch`` default.
+        train_defaults: The task's own defaults of train options, e.g. ``{"epochs": 30, "batch_size": 2}``
+            (names as in :data:`~brainmri.core.cli.options.TRAIN_OPTION_NAMES`).
     """
-    group.add_command(_train_command(task_name, task_options, architectures, default_arch))
+    group.add_command(_train_command(task_name, task_options, architectures, default_arch, train_defaults))
     group.add_command(_evaluate_command(task_name))
     group.add_command(_predict_command(task_name))
     group.add_command(export_command())
