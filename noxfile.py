@@ -24,7 +24,7 @@ nox.options.reuse_existing_virtualenvs = False
 PYTHON = "3.11"
 CONSTRAINTS = ("-c", "constraints.txt")
 TASKS = ("classify", "regress", "segment", "explain")
-CORE = "./packages/core[hdbet,tensorboard]"
+CORE = "./packages/core[hdbet,deepbet,tensorboard]"
 TEST_DEPS = ("pytest", "xlwt", "monai")  # monai: the independent HD95 reference in segment tests
 #: Packages a task package's tests need besides core and itself: explain's tests explain a
 #: classifier, an age model and a segmenter (they skip, with a reason, what is not installed).

@@ -27,8 +27,43 @@ REPORT_NAME = "skullstrip.csv"
 #: Columns of ``skullstrip.csv``.
 COLUMNS = (
     "file", "brain_cm3", "components", "lr_asymmetry", "border_fraction", "already_stripped", "flags",
-    "seconds", "largest_fraction", "mode", "tta",
+    "seconds", "largest_fraction", "mode", "tta", "backend",
 )
+#: Brain extraction backends: HD-BET v1 (``brainmri-core[hdbet]``) and deepbet (``brainmri-core[deepbet]``).
+BACKENDS = ("hdbet", "deepbet")
+
+
+def backend_settings(backend: str, mode: str | None, tta: bool | None, device) -> tuple[str, bool]:
+    """The ``(mode, tta)`` a backend runs with on a device (what ``skullstrip.csv`` records)."""
+    if backend == "deepbet":
+        return "single", False
+    if backend != "hdbet":
+        raise ValueError(f"unknown brain extraction backend {backend!r}; use one of {BACKENDS}")
+    from ..devices import resolve_device
+    from .predict import default_mode
+
+    default = default_mode(resolve_device(device))
+    return (mode or default[0], default[1] if tta is None else bool(tta))
+
+
+def make_extractor(backend: str = "hdbet", mode: str | None = None, tta: bool | None = None, device="auto",
+                   view: str = "ras"):
+    """A backend's extractor, its networks loaded: ``.extract(volume)`` gives a :class:`BrainMask`.
+
+    Args:
+        backend: ``hdbet`` or ``deepbet``.
+        mode, tta, view: HD-BET's (see :class:`~brainmri.core.hdbet.BrainExtractor`); deepbet has none.
+        device: ``auto``, ``cpu``, ``cuda`` or ``cuda:N``.
+    """
+    if backend == "deepbet":
+        from ..deepbet import DeepBetExtractor
+
+        return DeepBetExtractor(device)
+    if backend != "hdbet":
+        raise ValueError(f"unknown brain extraction backend {backend!r}; use one of {BACKENDS}")
+    from .predict import BrainExtractor
+
+    return BrainExtractor(mode, tta, device, view=view)
 
 
 def mask_path(out_dir: str | os.PathLike, scan: str | os.PathLike) -> Path:
@@ -122,13 +157,15 @@ def run_skullstrip(
     echo: Callable[[str], None] = _warn,
     extractor=None,
     report_name: str = REPORT_NAME,
+    backend: str = "hdbet",
+    view: str = "ras",
 ) -> SkullstripSummary:
     """Extract the brain of every scan into ``out_dir``, skipping scans already done.
 
     Args:
         scans: Scan files.
         out_dir: Output folder (created).
-        mode, tta, device: See :class:`~brainmri.core.hdbet.BrainExtractor`.
+        mode, tta, device: See :class:`~brainmri.core.hdbet.BrainExtractor` (deepbet has no mode or TTA).
         brain: Also write ``<stem>_brain.nii.gz``.
         on_error: ``fail`` raises at the first bad scan; ``skip`` records it and goes on.
         require_report: A scan counts as done only with its ``skullstrip.csv`` row made with the
@@ -138,13 +175,15 @@ def run_skullstrip(
             created, once, when the first scan needs it).
         report_name: This run's report in ``out_dir`` (one per share when the scans are
             split across processes: ``skullstrip.shard1of4.csv``...).
+        backend: ``hdbet`` or ``deepbet`` (see :func:`make_extractor`); a scan done by the
+            other backend is not reused when ``require_report`` is set.
+        view: HD-BET's network view (``ras`` or ``storage``).
 
     Returns:
         :class:`SkullstripSummary`.
     """
     from ..batch import run_batch
     from ..io import load_volume, save_volume
-    from .predict import BrainExtractor, default_mode
 
     scans = [Path(s) for s in scans]
     _check_unique(scans)
@@ -162,23 +201,22 @@ def run_skullstrip(
 
     def get_extractor():
         if state["extractor"] is None:
-            state["extractor"] = BrainExtractor(mode, tta, device)
+            state["extractor"] = make_extractor(backend, mode, tta, device, view)
         return state["extractor"]
 
-    def wanted() -> tuple[str, bool]:
-        if state["extractor"] is not None:
-            return state["extractor"].mode, state["extractor"].tta
-        from ..devices import resolve_device
-
-        default = default_mode(resolve_device(device))
-        return (mode or default[0], default[1] if tta is None else bool(tta))
+    def wanted() -> tuple[str, str, bool]:
+        ex = state["extractor"]
+        if ex is not None:
+            return getattr(ex, "backend", "hdbet"), ex.mode, ex.tta
+        return (backend, *backend_settings(backend, mode, tta, device))
 
     def done_before(path: Path) -> bool:
         stem = scan_stem(path)
         row = known.get(stem)
         if require_report:
-            want_mode, want_tta = wanted()
-            if row is None or row.get("mode") != want_mode or row.get("tta") != str(want_tta):
+            want_backend, want_mode, want_tta = wanted()
+            if (row is None or (row.get("backend") or "hdbet") != want_backend  # reports before deepbet: HD-BET
+                    or row.get("mode") != want_mode or row.get("tta") != str(want_tta)):
                 return False
         try:
             shape = _shape_on_disk(path)
@@ -205,7 +243,8 @@ def run_skullstrip(
         if brain:
             save_volume(result.apply_to(volume), brain_path(out, path), like=volume)
         row = {"file": str(path), **result.qc.as_row(), "seconds": round(result.seconds, 2),
-               "mode": result.mode, "tta": str(result.tta)}
+               "mode": result.mode, "tta": str(result.tta),
+               "backend": result.backend}
         rows[scan_stem(path)] = known[scan_stem(path)] = row
         write_report(report_path, rows.values())
         if not result.qc.ok:
