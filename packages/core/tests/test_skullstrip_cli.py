@@ -110,7 +110,8 @@ def test_same_head_stored_ras_and_lia_gives_the_same_mask(killed_then_resumed):
     back = reorient(lia, "RAS")  # exact: permutation and flips only
     np.testing.assert_allclose(back.affine, ras.affine, atol=1e-5)
     a, b = ras.data > 0, back.data > 0
-    assert 2 * np.count_nonzero(a & b) / (np.count_nonzero(a) + np.count_nonzero(b)) >= 0.99
+    # The RAS view shows the network the same grid whatever the storage order: one head, one mask.
+    assert 2 * np.count_nonzero(a & b) / (np.count_nonzero(a) + np.count_nonzero(b)) >= 0.999
 
 
 def test_already_stripped_input_is_flagged_in_csv_and_warned(killed_then_resumed):

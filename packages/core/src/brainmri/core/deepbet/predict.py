@@ -7,13 +7,14 @@ and resizes the brain probability back, thresholded at 0.5, keeping the largest 
 with its holes filled. Intensities: clipped to the 0.5-99.5% quantiles of the 128^3 image,
 scaled to 0-1, z-scored and mapped to mean 0.449, SD 0.226.
 
-Here the same grids are defined in world coordinates instead of voxel indices: the 128^3 grid
-tiles the box around the scan's field of view (RAS, voxel edge to voxel edge), the 256^3 grid
-tiles the brain's box, and both are sampled from the scan with nearest-neighbour lookups
-(for a scan stored along the world axes these are the voxels deepbet's resize picks, so the
-network sees what it was trained on). The probability comes back onto the scan's native grid
-by one linear interpolation at its voxel centres. Any orientation, oblique included, is
-handled the same way; the mask keeps the scan's exact shape, affine and header.
+Here the same grids are defined as affines in world coordinates, never by moving arrays: the
+128^3 grid tiles the scan's field of view in its closest-RAS voxel frame (voxel edge to voxel
+edge; the frame of ``as_closest_canonical``, so the same head stored RAS, LIA or PSR gives the
+same grids and the same mask), the 256^3 grid tiles the brain's box in that frame, and both are
+sampled from the scan with nearest-neighbour lookups (the voxels deepbet's resize picks, so the
+network sees what it was trained on; an oblique scan keeps its obliquity, as in deepbet, with no
+empty corners). The probability comes back onto the scan's native grid by one linear
+interpolation at its voxel centres; the mask keeps the scan's exact shape, affine and header.
 """
 
 from __future__ import annotations
@@ -45,7 +46,8 @@ def _normalise(x, low, high):
 
 
 def brain_box(mask_small: np.ndarray, lo: np.ndarray, hi: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """World box (``lo``, ``hi``) of the brain found on the 128^3 grid, with the margin, inside the field of view."""
+    """Box (``lo``, ``hi``) of the brain found on the 128^3 grid that tiles ``lo``-``hi``, with the
+    margin, inside ``lo``-``hi`` (same units as ``lo`` and ``hi``)."""
     step = (hi - lo) / np.asarray(mask_small.shape)
     box_lo, box_hi = lo.copy(), hi.copy()
     for axis in range(3):
@@ -99,19 +101,22 @@ class DeepBetExtractor:
         """
         import torch
 
-        from ..hdbet.predict import box_grid_affine, field_of_view_box, sample_grid
+        from ..hdbet.predict import box_grid_affine, sample_grid
         from ..hdbet.qc import components_of
+        from ..orientation import storage_frame
 
-        lo, hi = field_of_view_box(volume)
+        # The closest-RAS voxel frame; boxes in its voxel-index units (edges at -0.5 and n - 0.5).
+        _, frame, frame_shape = storage_frame(volume.affine, volume.shape, "RAS")
+        lo, hi = np.full(3, -0.5), np.asarray(frame_shape) - 0.5
         data = torch.from_numpy(np.ascontiguousarray(volume.data, dtype=np.float32))[None, None].to(self.device)
         data = torch.nan_to_num(data)
-        small_affine = box_grid_affine(lo, hi, SMALL_SHAPE)
+        small_affine = frame @ box_grid_affine(lo, hi, SMALL_SHAPE)
         small = sample_grid(data, volume.affine, small_affine, SMALL_SHAPE, "nearest")[0, 0]
         low, high = torch.quantile(small.flatten(), torch.tensor(QUANTILES, device=small.device))
         found = self.bbox_model(_normalise(small, low, high)[None, None])[0, 1] > THRESHOLD
         found = components_of(found.cpu().numpy())[0]
         box_lo, box_hi = brain_box(found, lo, hi)
-        box_affine = box_grid_affine(box_lo, box_hi, SHAPE)
+        box_affine = frame @ box_grid_affine(box_lo, box_hi, SHAPE)
         x = sample_grid(data, volume.affine, box_affine, SHAPE, "nearest")
         del data
         prob = self.model(_normalise(x, low, high))[:, 1:2]

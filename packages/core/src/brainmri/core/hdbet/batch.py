@@ -273,6 +273,7 @@ def ensure_masks(
     device="auto",
     on_error: str = "fail",
     report_name: str = REPORT_NAME,
+    backend: str = "hdbet",
 ) -> dict[Path, Path]:
     """Brain masks for scans: reuse ``mask_dir/<stem>_mask.nii.gz`` where valid, compute the rest.
 
@@ -285,11 +286,12 @@ def ensure_masks(
         mode, tta, device: See :class:`~brainmri.core.hdbet.BrainExtractor`.
         on_error: ``fail`` or ``skip`` (scans that fail are missing from the result).
         report_name: The report's name in ``mask_dir`` (see :func:`run_skullstrip`).
+        backend: ``hdbet`` or ``deepbet``, for the masks that must be computed.
 
     Returns:
         ``{scan path: mask path}``.
     """
     summary = run_skullstrip(scans, mask_dir, mode=mode, tta=tta, device=device, brain=False,
-                             on_error=on_error, require_report=False, report_name=report_name)
+                             on_error=on_error, require_report=False, report_name=report_name, backend=backend)
     return summary.masks
 

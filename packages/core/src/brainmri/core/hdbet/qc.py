@@ -179,6 +179,29 @@ def looks_skull_stripped(image: np.ndarray, mask: np.ndarray, affine: np.ndarray
     return float(np.mean(data[shell] > level)) < STRIPPED_SHELL_SIGNAL
 
 
+def flags_of(brain_cm3: float, lr_asymmetry: float, largest_fraction: float, border_fraction: float,
+             already_stripped: bool) -> tuple[str, ...]:
+    """The failed checks (keys of :data:`FLAG_TEXT`) of a mask's figures under the current thresholds.
+
+    Also applies to the figures of an existing ``skullstrip.csv`` row, to see how a report
+    would be flagged today (``benchmarks/study_skullstrip.py`` does so).
+    """
+    flags = []
+    if brain_cm3 <= 0:
+        flags.append("empty")
+    elif not VOLUME_RANGE_CM3[0] <= brain_cm3 <= VOLUME_RANGE_CM3[1]:
+        flags.append("volume")
+    if lr_asymmetry > MAX_ASYMMETRY:
+        flags.append("asymmetry")
+    if brain_cm3 > 0 and largest_fraction < MIN_LARGEST_FRACTION:
+        flags.append("fragmented")
+    if border_fraction > MAX_BORDER_FRACTION:
+        flags.append("border")
+    if already_stripped:
+        flags.append("already_stripped")
+    return tuple(flags)
+
+
 def assess(
     mask: np.ndarray,
     affine: np.ndarray,
@@ -202,19 +225,7 @@ def assess(
     brain_cm3 = float(mask.sum()) * _voxel_cm3(affine)
     asym = _lr_asymmetry(mask, affine, midline_x)
     border = _surface_on_border(mask, affine)
-    flags = []
-    if not mask.any():
-        flags.append("empty")
-    elif not VOLUME_RANGE_CM3[0] <= brain_cm3 <= VOLUME_RANGE_CM3[1]:
-        flags.append("volume")
-    if asym > MAX_ASYMMETRY:
-        flags.append("asymmetry")
-    if mask.any() and largest_fraction < MIN_LARGEST_FRACTION:
-        flags.append("fragmented")
-    if border > MAX_BORDER_FRACTION:
-        flags.append("border")
-    if already_stripped:
-        flags.append("already_stripped")
+    flags = flags_of(brain_cm3, asym, largest_fraction, border, already_stripped)
     return QCReport(
         brain_cm3=round(brain_cm3, 1),
         components=int(components),
@@ -222,7 +233,7 @@ def assess(
         lr_asymmetry=round(float(asym), 4),
         border_fraction=round(float(border), 4),
         already_stripped=bool(already_stripped),
-        flags=tuple(flags),
+        flags=flags,
     )
 
 
