@@ -14,6 +14,7 @@ import numpy as np
 import pytest
 
 from brainmri.core import load_volume, save_volume
+from brainmri.core.orientation import reorient
 from brainmri.core.testing import real_scan, require_shared
 
 pytest.importorskip("torch")
@@ -81,7 +82,7 @@ CMD = [sys.executable, "-m", "brainmri.core.cli", "skullstrip", "--backend", "de
 
 @pytest.fixture(scope="module")
 def batch(tmp_path_factory):
-    """chris_pd and a brain-only copy of it through ``skullstrip --backend deepbet``, run twice."""
+    """chris_pd, a brain-only copy and the head stored LIA through ``skullstrip --backend deepbet``, twice."""
     root = tmp_path_factory.mktemp("deepbet")
     scans, out = root / "scans", root / "out"
     scans.mkdir()
@@ -92,6 +93,7 @@ def batch(tmp_path_factory):
 
     brain_only = np.where(binary_dilation(_reference("chris_pd"), iterations=2), vol.data, 0)
     save_volume(brain_only.astype(vol.data.dtype), scans / "b_stripped.nii.gz", like=vol)
+    save_volume(reorient(vol, "LIA"), scans / "c_lia.nii.gz")  # the same head stored LIA
     first = subprocess.run([*CMD, str(scans), "-o", str(out)], capture_output=True, text=True)
     second = subprocess.run([*CMD, str(scans), "-o", str(out)], capture_output=True, text=True)
     return scans, out, first, second
@@ -103,7 +105,7 @@ def test_batch_writes_native_outputs_and_a_report(batch):
     assert not [p.name for p in out.iterdir() if ".part" in p.name]
     with open(out / "skullstrip.csv", newline="") as fh:
         rows = {os.path.basename(r["file"]): r for r in csv.DictReader(fh)}
-    assert sorted(rows) == ["a_head.nii.gz", "b_stripped.nii.gz"]
+    assert sorted(rows) == ["a_head.nii.gz", "b_stripped.nii.gz", "c_lia.nii.gz"]
     for scan in sorted(scans.iterdir()):
         stem = scan.name.removesuffix(".nii.gz")
         src = nib.load(str(scan))
@@ -125,7 +127,7 @@ def test_batch_writes_native_outputs_and_a_report(batch):
 def test_rerun_resumes_without_recomputing(batch):
     _, out, _, second = batch
     assert second.returncode == 0, second.stderr
-    assert "0 scans done, 2 already done" in second.stderr
+    assert "0 scans done, 3 already done" in second.stderr
 
 
 def test_hd_bet_options_are_refused_with_deepbet(tmp_path):
@@ -135,3 +137,14 @@ def test_hd_bet_options_are_refused_with_deepbet(tmp_path):
         text=True,
     )
     assert run.returncode == 2 and "deepbet has none of them" in run.stderr
+
+
+def test_same_head_stored_ras_and_lia_gives_the_same_mask(batch):
+    _, out, first, _ = batch
+    assert first.returncode == 0, first.stderr
+    ras = load_volume(out / "a_head_mask.nii.gz", check_values=False)
+    lia = load_volume(out / "c_lia_mask.nii.gz", check_values=False)
+    assert lia.orientation == "LIA"
+    back = reorient(lia, "RAS")  # exact: permutation and flips only
+    np.testing.assert_allclose(back.affine, ras.affine, atol=1e-5)
+    assert _dice(ras.data, back.data) >= 0.999

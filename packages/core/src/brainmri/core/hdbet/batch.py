@@ -27,7 +27,7 @@ REPORT_NAME = "skullstrip.csv"
 #: Columns of ``skullstrip.csv``.
 COLUMNS = (
     "file", "brain_cm3", "components", "lr_asymmetry", "border_fraction", "already_stripped", "flags",
-    "seconds", "largest_fraction", "mode", "tta", "backend",
+    "seconds", "largest_fraction", "mode", "tta", "backend", "view",
 )
 #: Brain extraction backends: HD-BET v1 (``brainmri-core[hdbet]``) and deepbet (``brainmri-core[deepbet]``).
 BACKENDS = ("hdbet", "deepbet")
@@ -140,6 +140,13 @@ def _check_unique(scans: list[Path]) -> None:
         seen[stem] = path
 
 
+def _settings(row: dict) -> tuple[str, str, str, str]:
+    """``(backend, mode, tta, view)`` of a report row; rows written before deepbet are HD-BET's RAS view."""
+    backend = row.get("backend") or "hdbet"
+    view = row.get("view") or ("ras" if backend == "hdbet" else "")
+    return backend, row.get("mode") or "", row.get("tta") or "", view
+
+
 def _warn(message: str) -> None:
     warnings.warn(message, MaskQCWarning, stacklevel=3)
 
@@ -204,19 +211,18 @@ def run_skullstrip(
             state["extractor"] = make_extractor(backend, mode, tta, device, view)
         return state["extractor"]
 
-    def wanted() -> tuple[str, str, bool]:
+    def wanted() -> tuple[str, str, bool, str]:
         ex = state["extractor"]
         if ex is not None:
-            return getattr(ex, "backend", "hdbet"), ex.mode, ex.tta
-        return (backend, *backend_settings(backend, mode, tta, device))
+            return getattr(ex, "backend", "hdbet"), ex.mode, ex.tta, getattr(ex, "view", "")
+        return (backend, *backend_settings(backend, mode, tta, device), view if backend == "hdbet" else "")
 
     def done_before(path: Path) -> bool:
         stem = scan_stem(path)
         row = known.get(stem)
         if require_report:
-            want_backend, want_mode, want_tta = wanted()
-            if (row is None or (row.get("backend") or "hdbet") != want_backend  # reports before deepbet: HD-BET
-                    or row.get("mode") != want_mode or row.get("tta") != str(want_tta)):
+            want = wanted()
+            if row is None or _settings(row) != (want[0], want[1], str(want[2]), want[3]):
                 return False
         try:
             shape = _shape_on_disk(path)
@@ -243,8 +249,8 @@ def run_skullstrip(
         if brain:
             save_volume(result.apply_to(volume), brain_path(out, path), like=volume)
         row = {"file": str(path), **result.qc.as_row(), "seconds": round(result.seconds, 2),
-               "mode": result.mode, "tta": str(result.tta),
-               "backend": result.backend}
+               "mode": result.mode, "tta": str(result.tta), "backend": result.backend,
+               "view": getattr(ex, "view", "")}
         rows[scan_stem(path)] = known[scan_stem(path)] = row
         write_report(report_path, rows.values())
         if not result.qc.ok:
