@@ -6,7 +6,7 @@ volume distribution (cm3); between the folders: the per-scan Dice of the masks, 
 and the worst cases named with both volumes.
 
     python benchmarks/study_skullstrip.py /work/cache/study-hdbet /work/cache/study-deepbet \\
-        [--worst 8] [--out report.json]
+        [--worst 8] [--out report.json] [--calibrate ../shared/data/ixi-hh]
 
 How the folders were made (issue #16, item 3), one call per backend over all 135 IXI-HH scans:
 
@@ -98,11 +98,68 @@ def dice_between(a: Path, b: Path, stems) -> dict[str, float]:
     return out
 
 
+def calibration(ixi_dir: Path) -> dict:
+    """QC figures of right and of broken masks on every IXI-HH head (no network).
+
+    Right masks: DLMUSE's brain (labels > 0, ``labels/<scan>_dlmuse.nii.gz``), independent of
+    brainmri. Broken: one hemisphere of it; and the brain-only scan (outside the mask dilated by
+    one voxel set to 0). Gives the ranges that ``brainmri.core.hdbet.qc`` thresholds sit between.
+    """
+    import numpy as np
+    from scipy import ndimage as ndi
+
+    from brainmri.core import load_volume
+    from brainmri.core.hdbet import check_mask
+    from brainmri.core.hdbet.qc import signal_cm3
+
+    figures: dict[str, list] = {
+        k: []
+        for k in ("brain_cm3", "lr_asymmetry", "border_fraction", "signal_cm3", "half_asymmetry", "stripped_signal_cm3")
+    }
+    flagged = {"right": 0, "half": 0, "stripped": 0, "scans": 0}
+    for path in sorted(ixi_dir.glob("IXI*.nii.gz")):
+        labels = ixi_dir / "labels" / path.name.replace(".nii.gz", "_dlmuse.nii.gz")
+        if not labels.is_file():
+            continue
+        vol = load_volume(path)
+        brain = load_volume(labels, check_values=False).data > 0
+        qc = check_mask(vol, brain)
+        idx = np.argwhere(brain)
+        x = idx @ vol.affine[0, :3] + vol.affine[0, 3]
+        half = brain.copy()
+        half[tuple(idx[x < np.median(x)].T)] = False
+        half_qc = check_mask(vol, half)
+        stripped = np.where(ndi.binary_dilation(brain), vol.data, 0)
+        stripped_qc = check_mask(vol.with_data(stripped.astype(vol.data.dtype)), brain)
+        for key, value in (
+            ("brain_cm3", qc.brain_cm3),
+            ("lr_asymmetry", qc.lr_asymmetry),
+            ("border_fraction", qc.border_fraction),
+            ("signal_cm3", signal_cm3(vol.data, vol.affine)),
+            ("half_asymmetry", half_qc.lr_asymmetry),
+            ("stripped_signal_cm3", signal_cm3(stripped, vol.affine)),
+        ):
+            figures[key].append(float(value))
+        flagged["scans"] += 1
+        flagged["right"] += not qc.ok
+        flagged["half"] += not half_qc.ok
+        flagged["stripped"] += stripped_qc.already_stripped
+        print(f"  {path.name}: {qc.brain_cm3:.0f} cm3, flags {list(qc.flags)}", flush=True)
+    return {"flagged": flagged, "figures": {k: _quantiles(v) for k, v in figures.items()}}
+
+
 def main(argv=None) -> dict:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("folders", nargs=2, type=Path, help="two skullstrip output folders")
     parser.add_argument("--worst", type=int, default=8, help="worst Dice cases to name")
     parser.add_argument("--out", help="also write the report as JSON")
+    parser.add_argument(
+        "--calibrate",
+        type=Path,
+        default=None,
+        metavar="IXI_DIR",
+        help="also the QC calibration on every head of IXI_DIR with DLMUSE labels (no network)",
+    )
     args = parser.parse_args(argv)
 
     summaries = [folder_summary(f) for f in args.folders]
@@ -133,6 +190,16 @@ def main(argv=None) -> dict:
         "volumes": {s["backend"]: s["volumes"] for s in summaries},
         "dice": dice,
     }
+    if args.calibrate:
+        print(f"\n## QC calibration on {args.calibrate} (DLMUSE brain masks; no network)")
+        report["calibration"] = cal = calibration(args.calibrate)
+        f = cal["flagged"]
+        print(
+            f"flagged: right masks {f['right']}/{f['scans']}, one hemisphere {f['half']}/{f['scans']}, "
+            f"brain-only input {f['stripped']}/{f['scans']}"
+        )
+        for key, q in cal["figures"].items():
+            print(f"  {key}: " + ", ".join(f"{k} {v:.4g}" for k, v in q.items()))
     if args.out:
         Path(args.out).write_text(json.dumps(report, indent=2))
     return report
