@@ -13,7 +13,7 @@ from .options import device_option, glob_option, handle_errors, on_error_option,
               help="Output folder.")
 @click.option("--backend", type=click.Choice(["hdbet", "deepbet"]), default="hdbet", show_default=True,
               help="hdbet: HD-BET v1 (brainmri-core[hdbet]); deepbet: deepbet's two networks "
-                   "(brainmri-core[deepbet]), faster, Dice about 0.98 with HD-BET.")
+                   "(brainmri-core[deepbet]), half HD-BET's memory, Dice 0.97-0.98 with it.")
 @click.option("--mode", type=click.Choice(["fast", "accurate"]), default=None,
               help="fast: one network (fold 0); accurate: mean of HD-BET's five folds. "
                    "[default: accurate on CUDA, fast on CPU]")
@@ -47,12 +47,12 @@ def command(scans, out_dir, backend, mode, tta, view, device, brain, png, glob, 
     never leaves half a file.
 
     \b
-    Memory, per worker (process), on CPU, whatever the number of scans (one scan is held at a
-    time; measured peak RSS on 1 mm heads of 256^3 voxels or less):
-      hdbet fast:  about 2.5 GB;  hdbet accurate: about 3 GB
-      deepbet:     about 1.5 GB
-    With --shard I/N, N workers need N times that. On CUDA, HD-BET accurate with TTA wants
-    about 8 GB of GPU memory per worker (fewer mirrorings per pass when less is free).
+    Memory per worker (process) on CPU: one scan is held at a time, so the
+    peak does not grow with the number of scans. Measured peak RSS:
+      hdbet fast:     about 3 GB (2 mm heads) to 4 GB (1 mm, 256^3)
+      hdbet accurate: the same plus 0.3 GB (five folds, one after another)
+      deepbet:        about 1.5 GB for any scan (fixed 256^3 network grid)
+    With --shard I/N on one machine, N workers need N times that.
     """
     from pathlib import Path
 
