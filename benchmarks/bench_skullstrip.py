@@ -17,7 +17,6 @@ from __future__ import annotations
 
 import argparse
 import json
-import subprocess
 import sys
 import tempfile
 import time
@@ -25,13 +24,6 @@ from pathlib import Path
 
 HERE = Path(__file__).resolve()
 REAL = ("chris_t1.nii.gz", "t1_lia.nii.gz", "chris_pd.nii.gz")
-
-
-def _dice(a, b) -> float:
-    import numpy as np
-
-    a, b = np.asarray(a) > 0, np.asarray(b) > 0
-    return float(2.0 * np.count_nonzero(a & b) / max(1, np.count_nonzero(a) + np.count_nonzero(b)))
 
 
 def worker(args) -> dict:
@@ -71,6 +63,8 @@ def worker(args) -> dict:
 
 
 def run_worker(backend: str, scans, device: str, masks: Path, mode=None, tta=False, timeout=7200) -> dict | None:
+    from _common import run_json_worker
+
     cmd = (
         [
             sys.executable,
@@ -88,15 +82,7 @@ def run_worker(backend: str, scans, device: str, masks: Path, mode=None, tta=Fal
         + (["--tta"] if tta else [])
     )
     masks.mkdir(parents=True, exist_ok=True)
-    try:
-        proc = subprocess.run(cmd, capture_output=True, text=True, timeout=timeout, cwd=HERE.parent)
-    except subprocess.TimeoutExpired:
-        print(f"  {backend}: no result within {timeout} s", flush=True)
-        return None
-    if proc.returncode != 0:
-        print(f"  {backend} failed:\n{proc.stderr[-2000:]}", flush=True)
-        return None
-    return json.loads(proc.stdout.strip().splitlines()[-1])
+    return run_json_worker(cmd, backend, timeout, cwd=HERE.parent)
 
 
 def main() -> None:
@@ -121,6 +107,7 @@ def main() -> None:
     from _common import print_table, shared_real, write_json
 
     from brainmri.core import load_volume
+    from brainmri.core.testing.brainmasks import dice
 
     real = shared_real()
     ixi_dir = real.parent / "ixi-hh"
@@ -151,7 +138,7 @@ def main() -> None:
                 per_scan.setdefault(s["scan"], {})[label] = mask
                 ref = real / "reference" / f"{s['scan']}_hdbet_fast_mask.nii.gz"
                 if ref.is_file():
-                    s["dice_reference"] = _dice(mask, load_volume(ref, check_values=False).data)
+                    s["dice_reference"] = dice(mask, load_volume(ref, check_values=False).data)
                     real_dice.append(s["dice_reference"])
             rows.append(
                 {
@@ -169,7 +156,7 @@ def main() -> None:
     between = []
     for i, a in enumerate(labels):
         for b in labels[i + 1 :]:
-            d = {scan: _dice(m[a], m[b]) for scan, m in per_scan.items() if a in m and b in m}
+            d = {scan: dice(m[a], m[b]) for scan, m in per_scan.items() if a in m and b in m}
             if d:
                 worst = min(d, key=d.get)
                 between.append(

@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import csv
 import os
-import shutil
 import subprocess
 import sys
 
@@ -13,25 +12,16 @@ import nibabel as nib
 import numpy as np
 import pytest
 
-from brainmri.core import load_volume, save_volume
+from brainmri.core import load_volume
 from brainmri.core.orientation import reorient
-from brainmri.core.testing import real_scan, require_shared
+from brainmri.core.testing import real_scan
+from brainmri.core.testing.brainmasks import dice, hdbet_reference, skullstrip_inputs
 
 pytest.importorskip("torch")
 if not any(d.metadata["Name"] == "deepbet" for d in __import__("importlib.metadata").metadata.distributions()):
     pytest.skip("needs brainmri-core[deepbet]", allow_module_level=True)
 
 SCANS = {"chris_t1": "RAS", "t1_lia": "LIA", "chris_pd": "RAS"}  # chris_pd: 0.86 x 0.86 x 2.4 mm
-
-
-def _reference(name: str) -> np.ndarray:
-    path = require_shared("data", "real", "reference", f"{name}_hdbet_fast_mask.nii.gz")
-    return load_volume(path, check_values=False).data > 0
-
-
-def _dice(a, b) -> float:
-    a, b = np.asarray(a) > 0, np.asarray(b) > 0
-    return 2.0 * np.count_nonzero(a & b) / (np.count_nonzero(a) + np.count_nonzero(b))
 
 
 @pytest.fixture(scope="module")
@@ -59,7 +49,7 @@ def test_mask_on_the_native_grid_with_the_header_kept(results, name):
 @pytest.mark.parametrize("name", list(SCANS))
 def test_agrees_with_the_original_hd_bet(results, name):
     vol, result = results[name]
-    assert _dice(result.mask.data, _reference(name)) >= 0.97
+    assert dice(result.mask.data, hdbet_reference(name)) >= 0.97
     assert result.qc.ok, result.qc.flags
     assert 1200 <= result.qc.brain_cm3 <= 1800
 
@@ -82,18 +72,9 @@ CMD = [sys.executable, "-m", "brainmri.core.cli", "skullstrip", "--backend", "de
 
 @pytest.fixture(scope="module")
 def batch(tmp_path_factory):
-    """chris_pd, a brain-only copy and the head stored LIA through ``skullstrip --backend deepbet``, twice."""
+    """chris_pd, the same head stored LIA and a brain-only copy through ``skullstrip --backend deepbet``, twice."""
     root = tmp_path_factory.mktemp("deepbet")
-    scans, out = root / "scans", root / "out"
-    scans.mkdir()
-    src = real_scan("chris_pd.nii.gz")
-    shutil.copy(src, scans / "a_head.nii.gz")
-    vol = load_volume(src)
-    from scipy.ndimage import binary_dilation
-
-    brain_only = np.where(binary_dilation(_reference("chris_pd"), iterations=2), vol.data, 0)
-    save_volume(brain_only.astype(vol.data.dtype), scans / "b_stripped.nii.gz", like=vol)
-    save_volume(reorient(vol, "LIA"), scans / "c_lia.nii.gz")  # the same head stored LIA
+    scans, out = skullstrip_inputs(root / "scans"), root / "out"
     first = subprocess.run([*CMD, str(scans), "-o", str(out)], capture_output=True, text=True)
     second = subprocess.run([*CMD, str(scans), "-o", str(out)], capture_output=True, text=True)
     return scans, out, first, second
@@ -105,7 +86,7 @@ def test_batch_writes_native_outputs_and_a_report(batch):
     assert not [p.name for p in out.iterdir() if ".part" in p.name]
     with open(out / "skullstrip.csv", newline="") as fh:
         rows = {os.path.basename(r["file"]): r for r in csv.DictReader(fh)}
-    assert sorted(rows) == ["a_head.nii.gz", "b_stripped.nii.gz", "c_lia.nii.gz"]
+    assert sorted(rows) == ["a_ras.nii.gz", "b_lia.nii.gz", "c_stripped.nii.gz"]
     for scan in sorted(scans.iterdir()):
         stem = scan.name.removesuffix(".nii.gz")
         src = nib.load(str(scan))
@@ -115,10 +96,10 @@ def test_batch_writes_native_outputs_and_a_report(batch):
             np.testing.assert_allclose(img.affine, src.affine, atol=1e-5)
         assert rows[scan.name]["backend"] == "deepbet" and rows[scan.name]["tta"] == "False"
     # QC as for HD-BET: the full head passes, the brain-only input is flagged and warned about.
-    assert rows["a_head.nii.gz"]["flags"] == ""
-    assert "already_stripped" in rows["b_stripped.nii.gz"]["flags"].split(";")
+    assert rows["a_ras.nii.gz"]["flags"] == ""
+    assert "already_stripped" in rows["c_stripped.nii.gz"]["flags"].split(";")
     assert any(
-        "b_stripped" in line and "already skull-stripped" in line
+        "c_stripped" in line and "already skull-stripped" in line
         for line in first.stderr.splitlines()
         if line.startswith("warning:")
     )
@@ -142,9 +123,9 @@ def test_hd_bet_options_are_refused_with_deepbet(tmp_path):
 def test_same_head_stored_ras_and_lia_gives_the_same_mask(batch):
     _, out, first, _ = batch
     assert first.returncode == 0, first.stderr
-    ras = load_volume(out / "a_head_mask.nii.gz", check_values=False)
-    lia = load_volume(out / "c_lia_mask.nii.gz", check_values=False)
+    ras = load_volume(out / "a_ras_mask.nii.gz", check_values=False)
+    lia = load_volume(out / "b_lia_mask.nii.gz", check_values=False)
     assert lia.orientation == "LIA"
     back = reorient(lia, "RAS")  # exact: permutation and flips only
     np.testing.assert_allclose(back.affine, ras.affine, atol=1e-5)
-    assert _dice(ras.data, back.data) >= 0.999
+    assert dice(ras.data, back.data) >= 0.999

@@ -6,12 +6,12 @@ of the DLMUSE segmentations shipped with the scans. No network runs here.
 
 from __future__ import annotations
 
-import numpy as np
 import pytest
 
 from brainmri.core import load_volume
 from brainmri.core.hdbet import check_mask
 from brainmri.core.testing import require_shared
+from brainmri.core.testing.brainmasks import brain_only, one_hemisphere
 
 #: A handful of IXI-HH subjects (both sexes, a range of ages and head sizes).
 SCANS = ("IXI013-HH-1212-T1", "IXI014-HH-1236-T1", "IXI150-HH-1550-T1", "IXI206-HH-1650-T1")
@@ -37,23 +37,14 @@ def test_normal_adult_head_with_a_right_mask_is_not_flagged(head):
 def test_half_brain_is_still_flagged(head):
     """HD-BET's failure on a brain-only template: one hemisphere."""
     scan, brain = head
-    idx = np.argwhere(brain)
-    x = idx @ scan.affine[0, :3] + scan.affine[0, 3]
-    half = brain.copy()
-    half[tuple(idx[x < np.median(x)].T)] = False
-    qc = check_mask(scan, half)
+    qc = check_mask(scan, one_hemisphere(brain, scan.affine))
     assert "asymmetry" in qc.flags and qc.lr_asymmetry > 0.9
 
 
 def test_already_stripped_input_is_still_flagged(head):
-    """The brain-only scan (everything outside a slightly larger mask set to 0), with a right or a half mask."""
-    from scipy.ndimage import binary_dilation
-
+    """The brain-only scan (everything outside a slightly larger mask set to 0), with a right or a wrong mask."""
     scan, brain = head
-    stripped = scan.with_data(np.where(binary_dilation(brain, iterations=1), scan.data, 0).astype(scan.data.dtype))
+    stripped = brain_only(scan, brain, iterations=1)
     qc = check_mask(stripped, brain)
     assert qc.already_stripped and "already_stripped" in qc.flags
-    idx = np.argwhere(brain)
-    half = brain.copy()
-    half[tuple(idx[idx[:, 2] < np.median(idx[:, 2])].T)] = False
-    assert check_mask(stripped, half).already_stripped
+    assert check_mask(stripped, one_hemisphere(brain, scan.affine)).already_stripped

@@ -36,14 +36,10 @@ def model_path(name: str) -> Path:
         dist = metadata.distribution("deepbet")
     except metadata.PackageNotFoundError:
         raise MissingDeepBetError(f"deepbet brain extraction needs the deepbet package; {INSTALL_HINT}") from None
+    from ..hdbet.weights import checked_size
+
     path = Path(str(dist.locate_file(f"data/models/{name}.pt")))
-    size = path.stat().st_size if path.is_file() else 0
-    if size != SIZES[name]:
-        raise BrainmriError(
-            f"{path}: deepbet network {name!r} missing or of another size ({size} of "
-            f"{SIZES[name]} bytes); {INSTALL_HINT}"
-        )
-    return path
+    return checked_size(path, SIZES[name], f"deepbet network {name!r}", INSTALL_HINT)
 
 
 def load_model(name: str, device):
