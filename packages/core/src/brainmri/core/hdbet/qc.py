@@ -11,19 +11,20 @@ from dataclasses import asdict, dataclass, field
 
 import numpy as np
 
-# Calibration on real heads (issue #16). Figures of normal adult scans whose masks are right:
-#   IXI-HH (135 real 3 T heads, 2 mm, stored PSR; ../shared/data/ixi-hh), masks from DLMUSE's
-#   segmentation (labels > 0, independent of this code; `benchmarks/study_skullstrip.py
-#   --calibrate`) and from `brainmri-core skullstrip` with both backends (the same script on the
-#   whole-study folders): brain 1160-1680 cm3; L/R asymmetry at most 0.06; border
-#   fraction 0.0; at most 2 pieces, the largest >= 99.99%; voxels with signal 4400-6400 cm3;
-#   signal in the 4-12 mm shell 0.81-0.93. The three real scans of ../shared/data/real (RAS,
-#   LIA, anisotropic oblique PD): brain 1516-1565 cm3, border up to 0.041 (chris_pd, 54 slices
-#   of 2.4 mm: the field of view grazes the vertex).
-# Failures that must stay flagged, made from the same heads: one hemisphere (HD-BET on a
-#   brain-only template): asymmetry > 0.9; brain-only input (outside a mask dilated by one or two
-#   voxels set to 0): signal 1310-1810 cm3 and shell signal 0.0.
-# Every threshold below sits between the two with a wide margin on both sides; tests:
+# Calibration on real heads (issue #16). Normal adult scans whose masks are right:
+#   IXI-HH (135 real 3 T heads, 2 mm, stored PSR; ../shared/data/ixi-hh) with DLMUSE's brain
+#   (labels > 0: made by another tool, independent of this code), all 135 through check_mask
+#   (`python benchmarks/study_skullstrip.py A B --calibrate ../shared/data/ixi-hh`): 0 flagged;
+#   brain 1121-1721 cm3; L/R asymmetry <= 0.059; border fraction 0.0; one piece; voxels with
+#   signal 3745-6673 cm3; signal in the 4-12 mm shell 0.763-0.942. skullstrip's own masks of the
+#   same heads (HD-BET and deepbet; the same script on the whole-study folders) stay inside these
+#   ranges with 0 flags. The three real scans of ../shared/data/real (RAS, LIA, oblique PD):
+#   brain 1516-1565 cm3, border up to 0.041 (chris_pd's 54 slices of 2.4 mm graze the vertex).
+# Failures that must stay flagged, made from the same 135 heads: one hemisphere (what HD-BET
+#   returned on a brain-only template): asymmetry > 0.9; brain-only input (0 outside the mask
+#   dilated by one voxel): signal 1224-1853 cm3, shell signal 0.0.
+# Every threshold below sits between the two with a wide margin on both sides (signal: 2500 cm3
+#   is 650 above the largest brain-only scan and 1245 below the smallest head); tests:
 #   test_skullstrip_qc_ixi.py (IXI-HH), test_skullstrip_qc.py (real scans).
 
 #: Plausible adult brain volume (cm3) as segmented by HD-BET (brain + CSF inside the skull).
