@@ -79,7 +79,11 @@ def field_of_view_box(volume: Volume) -> tuple[np.ndarray, np.ndarray]:
 
 
 def box_grid_affine(lo, hi, shape) -> np.ndarray:
-    """Affine of the RAS grid of ``shape`` voxels that tiles the world box ``lo``-``hi`` edge to edge."""
+    """Affine of the grid of ``shape`` voxels that tiles the box ``lo``-``hi`` edge to edge, axis-aligned.
+
+    In world (RAS) millimetres when ``lo``/``hi`` are world corners; given in another frame's voxel
+    indices, ``frame_affine @ box_grid_affine(...)`` is the grid in the world.
+    """
     lo, hi = np.asarray(lo, dtype=float), np.asarray(hi, dtype=float)
     step = (hi - lo) / np.asarray(shape, dtype=float)
     affine = np.diag([*step, 1.0])
