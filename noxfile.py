@@ -25,7 +25,7 @@ PYTHON = "3.11"
 CONSTRAINTS = ("-c", "constraints.txt")
 TASKS = ("classify", "regress", "segment", "explain")
 # torchio: the bridge and --mri-artifacts; export: .bmri (safetensors) and ONNX tests
-CORE = "./packages/core[hdbet,tensorboard,torchio,export]"
+CORE = "./packages/core[hdbet,deepbet,tensorboard,torchio,export]"
 TEST_DEPS = ("pytest", "xlwt", "monai")  # monai: the independent HD95 reference in segment tests
 #: Packages a task package's tests need besides core and itself: explain's tests explain a
 #: classifier, an age model and a segmenter (they skip, with a reason, what is not installed).

@@ -33,6 +33,22 @@ def timeit(func: Callable[[], object], repeat: int = 3, warmup: int = 1) -> floa
     return statistics.median(times)
 
 
+def run_json_worker(cmd: list[str], label: str, timeout: float, cwd=None) -> dict | None:
+    """Run a benchmark worker process whose last stdout line is JSON; None (and a note) on failure."""
+    import json
+    import subprocess
+
+    try:
+        proc = subprocess.run(cmd, capture_output=True, text=True, timeout=timeout, cwd=cwd)
+    except subprocess.TimeoutExpired:
+        print(f"  {label}: no result within {timeout} s", flush=True)
+        return None
+    if proc.returncode != 0:
+        print(f"  {label} failed:\n{proc.stderr[-2000:]}", flush=True)
+        return None
+    return json.loads(proc.stdout.strip().splitlines()[-1])
+
+
 def peak_rss_mb() -> float:
     """Peak resident memory of this process so far, MiB."""
     return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024.0

