@@ -125,7 +125,8 @@ def tasks(ctx: Context) -> list[str]:
 
     scan = ctx.scans[0] if ctx.scans else None
     report = demo_tasks(ctx.out / "tasks", scan=scan, subjects=SIZES[ctx.size]["subjects"],
-                        epochs=SIZES[ctx.size]["epochs"], device="auto")
+                        epochs=SIZES[ctx.size]["epochs"], device="auto",
+                        scan_mask=ctx.made.get("masks", {}).get(scan))  # the skull-strip step's mask: HD-BET once
     ctx.made["tasks_dir"] = report.parent
     text = report.read_text().splitlines()
     body = [line.replace("](", "](tasks/") if line.startswith(("![", "Run reports:")) else line for line in text[1:]]

@@ -26,17 +26,20 @@ def _fmt(metric) -> str:
 
 
 def demo_tasks(out_dir: str | os.PathLike, scan: str | os.PathLike | None = None, subjects: int = 48,
-               epochs: int = 15, device: str = "auto", progress: bool = True) -> Path:
+               epochs: int = 15, device: str = "auto", progress: bool = True,
+               scan_mask: str | os.PathLike | None = None) -> Path:
     """Train each installed task with demo settings briefly on phantoms (full head, brain only); report.
 
     Args:
         out_dir: Folder for the data, the four runs, the plots and ``report.md``.
-        scan: Optional real scan: each full-head run predicts it (brain-only runs too when
-            HD-BET is installed, with a mask it computes).
+        scan: Optional real scan: each full-head run predicts it (brain-only runs too: with
+            ``scan_mask``, or with a mask HD-BET computes when it is installed).
         subjects: Synthetic subjects (half female, ages 20-80).
         epochs: Training epochs per run (a few minutes on CPU at the default size).
         device: ``auto``, ``cpu`` or ``cuda``.
         progress: Progress output on stderr.
+        scan_mask: The brain mask of ``scan`` (``<scan>_mask.nii.gz``, e.g. from the demo's
+            skull-strip step): brain-only runs use it instead of running HD-BET again.
 
     Returns:
         The path of ``report.md``.
@@ -88,13 +91,18 @@ def demo_tasks(out_dir: str | os.PathLike, scan: str | os.PathLike | None = None
             for variant in metrics_by_variant:
                 run_dir = out / f"{name}_{variant.replace(' ', '_')}"
                 try:
-                    report = predict_scans(task, [scan], run_dir=run_dir, skull_strip=variant == "brain only",
-                                           device=device, on_error="skip")
+                    brain = variant == "brain only"
+                    given = brain and scan_mask is not None
+                    report = predict_scans(task, [scan], run_dir=run_dir, skull_strip=brain and not given,
+                                           mask_dir=Path(scan_mask).parent if given else None, device=device,
+                                           on_error="skip")
                 except Exception as exc:  # the demo reports, never crashes on the optional scan
                     lines.append(f"- {variant} on {scan}: not run ({type(exc).__name__}: {exc})")
                     continue
+                from ..batchlog import row_figure
+
                 for row in report.done:
-                    shown = {k: v for k, v in row.items() if k != "file"}
+                    shown = row_figure(None, row) + (f" (brain: {row['brain_input']})" if "brain_input" in row else "")
                     lines.append(f"- {variant} on {Path(scan).name}: {shown}")
             lines.append("")
     report_path = out / "report.md"
