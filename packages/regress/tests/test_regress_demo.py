@@ -22,11 +22,10 @@ def test_demo_report_plots_age_and_says_why_a_correction_was_not_applied(tmp_pat
 
 @pytest.mark.slow
 def test_tasks_demo_trains_and_reports_the_age_task(tmp_path):
-    from brainmri.core.training.demo import demo_tasks
-
     import shutil
 
     from brainmri.core.testing import real_scan, require_shared
+    from brainmri.core.training.demo import demo_tasks
 
     scan = real_scan("chris_pd.nii.gz")
     given = tmp_path / "masks" / "chris_pd_mask.nii.gz"  # as the demo's skull-strip step names it
