@@ -31,8 +31,9 @@ def test_tasks_demo_trains_and_reports_the_age_task(tmp_path):
     given = tmp_path / "masks" / "chris_pd_mask.nii.gz"  # as the demo's skull-strip step names it
     given.parent.mkdir()
     shutil.copyfile(require_shared("data", "real", "reference", "chris_pd_hdbet_fast_mask.nii.gz"), given)
-    report = demo_tasks(tmp_path / "demo", scan=scan, scan_mask=given, subjects=12, epochs=1, device="cpu",
-                        progress=False)
+    report = demo_tasks(
+        tmp_path / "demo", scan=scan, scan_mask=given, subjects=12, epochs=1, device="cpu", progress=False
+    )
     text = report.read_text()
     assert "## age (brainmri-regress, --arch vt1)" in text and "age_pred_vs_true.png" in text
     for variant in ("full_head", "brain_only"):
