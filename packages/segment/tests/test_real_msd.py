@@ -32,7 +32,7 @@ def test_msd_training_beats_the_whole_crop_baseline_and_keeps_anterior_posterior
     split = held_out_split(subjects, tmp_path / "split.json", fold=0, k=10, train_limit=30)
     run = tmp_path / "run"
     result = _cli("train", "--dataset", "msd", "--root", str(root), "--split-file", str(split), "--out", str(run),
-                  "--epochs", "6", "--device", "cpu", "--quiet", "--seed", "0")
+                  "--epochs", "8", "--lr", "2e-3", "--device", "cpu", "--quiet", "--seed", "0")
     assert result.returncode == 0, result.stderr[-3000:]
     config = json.loads((run / "config.json").read_text())
     assert config["task_config"]["classes"] == {"1": "anterior", "2": "posterior"}
