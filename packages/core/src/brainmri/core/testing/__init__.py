@@ -276,8 +276,9 @@ def torchrun_matches_single_process(module: str, args: list[str], tmp_path: str 
     return ddp, single
 
 
-def phantoms_train_alike_under_torchrun(module: str, tmp_path: str | os.PathLike,
-                                        shape: tuple[str, ...] = ("32",)) -> tuple[Path, Path]:
+def phantoms_train_alike_under_torchrun(
+    module: str, tmp_path: str | os.PathLike, shape: tuple[str, ...] = ("32",), extra: tuple[str, ...] = ()
+) -> tuple[Path, Path]:
     """:func:`torchrun_matches_single_process` for ``MODULE train`` on 12 phantoms of 6 mm.
 
     Two ranks with a batch of 2 against one process with a batch of 4: 8 training subjects,
@@ -287,6 +288,7 @@ def phantoms_train_alike_under_torchrun(module: str, tmp_path: str | os.PathLike
         module: A module built with ``add_task_commands`` (``brainmri.classify``...).
         tmp_path: Folder for the data and the two runs.
         shape: The ``--shape`` values.
+        extra: More ``train`` options (e.g. a task's loss).
 
     Returns:
         ``(ddp_run, single_run)`` folders.
@@ -298,7 +300,7 @@ def phantoms_train_alike_under_torchrun(module: str, tmp_path: str | os.PathLike
     table = write_phantom_table(Path(tmp_path) / "data", n=12, seed=7, spacing=6.0, orientation=None)
     args = ["train", "--dataset", "table", "--root", str(table), "--arch", "resnet3d", "--spacing", "6",
             "--shape", *shape, "--epochs", "2", "--no-augment", "--dropout", "0", "--device", "cpu", "--quiet",
-            "--patience", "0", "--val", "0.17", "--test", "0.17"]
+            "--patience", "0", "--val", "0.17", "--test", "0.17", *extra]
     ddp, single = torchrun_matches_single_process(module, args, tmp_path, nproc=2, batch_size=2)
     assert len(json.loads((ddp / "split.json").read_text())["train"]) == 8
     return ddp, single
