@@ -117,6 +117,7 @@ def predict_scans(
             from brainmri.core.report.viewer import write_viewer_data
 
             if png:  # the same picture on the QC page
+                Path(pictures).mkdir(parents=True, exist_ok=True)
                 shutil.copyfile(picture, picture_path(pictures, path))
             write_viewer_data(pictures, path, volume, labels.data, "labels")
         return {"file": str(path), "output": str(target), **label_volumes(labels, volume.affine, classes), **sides}
