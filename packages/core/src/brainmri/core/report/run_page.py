@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import csv
 import html
+import math
 import os
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -93,15 +94,23 @@ def _metric_table(metrics: dict) -> tuple[list[str], list[list]]:
     return ["split", "metric", "value", "95% interval"], rows
 
 
+def _num(value, fmt: str = ".3f") -> str:
+    """A figure for the table: ``n/a`` where the metric is undefined (e.g. HD95 of an empty prediction)."""
+    return "n/a" if value is None or (isinstance(value, float) and math.isnan(value)) else format(value, fmt)
+
+
+def _interval(value: dict) -> str:
+    lo, hi = (value.get("ci95") or [None, None])[:2]
+    return f"{lo:.3f} to {hi:.3f}" if lo is not None and hi is not None else ""
+
+
 def _metric_rows(split: str, prefix: str, values: dict, rows: list[list]) -> None:
     for key, value in values.items():
         name = f"{prefix}{key}"
         if isinstance(value, dict) and "value" in value:
-            lo, hi = (value.get("ci95") or [None, None])[:2]
-            ci = f"{lo:.3f} to {hi:.3f}" if lo is not None and hi is not None else ""
-            rows.append([split, name, f"{value['value']:.3f}", ci])
+            rows.append([split, name, _num(value["value"]), _interval(value)])
         elif isinstance(value, dict) and "mean" in value:
-            rows.append([split, name, f"{value['mean']:.3f} (SD {value.get('sd', float('nan')):.3f})", ""])
+            rows.append([split, name, f"{_num(value['mean'])} (SD {_num(value.get('sd'))})", _interval(value)])
         elif isinstance(value, dict):  # a group, e.g. the metrics before a correction
             _metric_rows(split, f"{name}: ", value, rows)
         elif isinstance(value, (int, float)) and not isinstance(value, bool):
