@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import shutil
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -106,8 +107,8 @@ def skullstrip(ctx: Context) -> list[str]:
         png = overlay_png(vol, result.mask, out / f"{scan_stem(path)}_mask.png")
         ctx.made["masks"][path] = mask
         qc = result.qc
-        overlay_png(vol, result.mask, picture_path(files_dir(page), path))
         write_viewer_data(files_dir(page), path, vol, getattr(result.mask, "data", result.mask), "mask")
+        shutil.copyfile(png, picture_path(files_dir(page), path))  # the same picture on the QC page
         rows.append(Row(path.name, str(path), qc.as_row(), qc.flags, **scan_files(files_dir(page), path)))
         verdict = "ok" if qc.ok else "FLAGGED: " + "; ".join(qc.messages())
         lines.append(f"| `{path.name}` | {qc.brain_cm3:.0f} | {qc.components} | {qc.lr_asymmetry:.1%} | {verdict} | "
