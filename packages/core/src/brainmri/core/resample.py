@@ -19,6 +19,10 @@ MODES = ("linear", "nearest", "cubic")
 # Points per chunk of the sampling grid; bounds the grid's memory (3 floats a point).
 _CHUNK_POINTS = 1 << 23
 
+# Off-axis terms of a voxel map that move no output point by more than this many source voxels
+# are the float residue of composing axis-aligned affines, not a rotation: treated as zero.
+_AXIS_TOL = 1e-9
+
 # Pole of the cubic B-spline prefilter (inverse of [1, 4, 1] / 6).
 _Z = float(np.sqrt(3.0) - 2.0)
 
@@ -81,6 +85,11 @@ def warp(
     out_shape = tuple(int(s) for s in out_shape)
     in_shape = tuple(data.shape[2:])
     matrix = _as_batch_matrix(matrix, batch)
+    if mode == "cubic":
+        axes = [_axis_map(m, out_shape) for m in matrix]
+        if all(a is not None for a in axes):
+            coeffs = data.to(torch.float64) if prefiltered else bspline_prefilter(data)
+            return torch.cat([_separable_cubic(coeffs[b : b + 1], axes[b], out_shape) for b in range(batch)])
     perm = _memory_order(matrix[0])
     if perm != (0, 1, 2):
         # Walk the output in the order the source lies in memory (up to 1.6x faster), then
@@ -218,6 +227,72 @@ def bspline_prefilter(data: torch.Tensor) -> torch.Tensor:
             c[i] = _Z * (c[i + 1] - c[i])
         coeffs = c.movedim(0, axis)
     return coeffs.contiguous()
+
+
+def _axis_map(matrix: torch.Tensor, out_shape) -> list[tuple[int, float, float]] | None:
+    """A voxel map without rotation or shear, per source axis: ``(output axis, scale, offset)``.
+
+    ``None`` when some source coordinate depends on two output axes (a rotation or shear).
+    """
+    m = matrix[:3, :3].abs()
+    perm = [int(m[i].argmax()) for i in range(3)]
+    if sorted(perm) != [0, 1, 2]:
+        return None
+    for i in range(3):
+        for j in range(3):
+            if j != perm[i] and float(m[i, j]) * max(out_shape[j] - 1, 1) > _AXIS_TOL:
+                return None
+    return [(perm[i], float(matrix[i, perm[i]]), float(matrix[i, 3])) for i in range(3)]
+
+
+def _cubic_taps(coords: torch.Tensor, n_in: int) -> tuple[torch.Tensor, torch.Tensor]:
+    """Source indices and cubic B-spline weights, ``(4, n_out)`` each, of positions ``coords``.
+
+    The same sum as :func:`_cubic_sample` along one axis: taps beyond the source's ends weigh
+    nothing (its zero padding), and points outside the source's extent are 0.
+    """
+    size = max(n_in - 1, 1)
+    inside = (coords >= -1e-3) & (coords <= size + 1e-3)
+    if n_in == 1:  # grid_sample reads the single voxel wherever the point is on that axis
+        zero = torch.zeros_like(coords)
+        return torch.zeros(4, coords.numel(), dtype=torch.long, device=coords.device), torch.stack(
+            [inside.to(coords.dtype), zero, zero, zero]
+        )
+    base = torch.floor(coords)
+    f = coords - base
+    weights = torch.stack(
+        [(1 - f) ** 3 / 6, (4 - 6 * f**2 + 3 * f**3) / 6, (1 + 3 * f + 3 * f**2 - 3 * f**3) / 6, f**3 / 6]
+    )
+    idx = base.long()[None] + torch.arange(-1, 3, device=coords.device)[:, None]
+    keep = inside[None] & (idx >= 0) & (idx < n_in)
+    return idx.clamp(0, n_in - 1), weights * keep
+
+
+def _separable_cubic(coeffs: torch.Tensor, axes, out_shape) -> torch.Tensor:
+    """Cubic B-spline sampling of ``(1, C, X, Y, Z)`` coefficients on an axis-aligned grid.
+
+    Without rotation or shear the tensor-product spline factorises: along each axis in turn,
+    every output point is four weighted source rows. The values are those of the 64-tap sum of
+    :func:`_cubic_sample` (to float64 rounding), at a small fraction of its cost.
+    """
+    out = coeffs
+    # The axis that shrinks most goes first: every later pass then runs over fewer points.
+    order = sorted(range(3), key=lambda a: out_shape[axes[a][0]] / coeffs.shape[2 + a])
+    for a in order:
+        q, scale, offset = axes[a]
+        dim = 2 + a
+        coords = scale * torch.arange(out_shape[q], dtype=torch.float64, device=coeffs.device) + offset
+        idx, weights = _cubic_taps(coords, coeffs.shape[dim])
+        view = [1] * out.dim()
+        view[dim] = -1
+        acc = None
+        for k in range(4):
+            term = out.index_select(dim, idx[k]) * weights[k].view(view)
+            acc = term if acc is None else acc.add_(term)
+        out = acc
+    # Axis 2 + a now runs along output axis q(a): put the output axes in order.
+    source_of = {q: a for a, (q, _, _) in enumerate(axes)}
+    return out.permute(0, 1, *(2 + source_of[j] for j in range(3))).contiguous()
 
 
 def _cubic_sample(coeffs: torch.Tensor, grid: torch.Tensor, in_shape) -> torch.Tensor:
