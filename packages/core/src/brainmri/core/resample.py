@@ -229,6 +229,16 @@ def bspline_prefilter(data: torch.Tensor) -> torch.Tensor:
     return coeffs.contiguous()
 
 
+def _cubic_weights(f: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor, torch.Tensor]:
+    """Cubic B-spline weights of the taps at ``-1, 0, 1, 2`` from a point ``f`` in ``[0, 1)`` past tap 0."""
+    return (1 - f) ** 3 / 6, (4 - 6 * f**2 + 3 * f**3) / 6, (1 + 3 * f + 3 * f**2 - 3 * f**3) / 6, f**3 / 6
+
+
+def _inside_extent(coords: torch.Tensor, size) -> torch.Tensor:
+    """Source positions (voxel units) within ``[0, size]``, to 1e-3 voxel: scipy's ``mode='constant'`` extent."""
+    return (coords >= -1e-3) & (coords <= size + 1e-3)
+
+
 def _axis_map(matrix: torch.Tensor, out_shape) -> list[tuple[int, float, float]] | None:
     """A voxel map without rotation or shear, per source axis: ``(output axis, scale, offset)``.
 
@@ -252,17 +262,14 @@ def _cubic_taps(coords: torch.Tensor, n_in: int) -> tuple[torch.Tensor, torch.Te
     nothing (its zero padding), and points outside the source's extent are 0.
     """
     size = max(n_in - 1, 1)
-    inside = (coords >= -1e-3) & (coords <= size + 1e-3)
+    inside = _inside_extent(coords, size)
     if n_in == 1:  # grid_sample reads the single voxel wherever the point is on that axis
         zero = torch.zeros_like(coords)
         return torch.zeros(4, coords.numel(), dtype=torch.long, device=coords.device), torch.stack(
             [inside.to(coords.dtype), zero, zero, zero]
         )
     base = torch.floor(coords)
-    f = coords - base
-    weights = torch.stack(
-        [(1 - f) ** 3 / 6, (4 - 6 * f**2 + 3 * f**3) / 6, (1 + 3 * f + 3 * f**2 - 3 * f**3) / 6, f**3 / 6]
-    )
+    weights = torch.stack(_cubic_weights(coords - base))
     idx = base.long()[None] + torch.arange(-1, 3, device=coords.device)[:, None]
     keep = inside[None] & (idx >= 0) & (idx < n_in)
     return idx.clamp(0, n_in - 1), weights * keep
@@ -300,11 +307,7 @@ def _cubic_sample(coeffs: torch.Tensor, grid: torch.Tensor, in_shape) -> torch.T
     in_size = torch.tensor([max(s - 1, 1) for s in in_shape][::-1], dtype=grid.dtype, device=grid.device)
     vox = (grid + 1.0) * in_size / 2.0  # voxel coordinates, (W, H, D) order
     base = torch.floor(vox)
-    f = vox - base
-    w0 = (1 - f) ** 3 / 6
-    w1 = (4 - 6 * f**2 + 3 * f**3) / 6
-    w2 = (1 + 3 * f + 3 * f**2 - 3 * f**3) / 6
-    w3 = f**3 / 6
+    w0, w1, w2, w3 = _cubic_weights(vox - base)
     g0 = w0 + w1
     g1 = w2 + w3
     h0 = (base - 1 + w1 / g0) * 2.0 / in_size - 1.0
@@ -323,5 +326,5 @@ def _cubic_sample(coeffs: torch.Tensor, grid: torch.Tensor, in_shape) -> torch.T
                 out = term if out is None else out + term
     # As scipy's mode='constant': samples outside the source's extent are 0.
     size = in_size.view(1, 1, 1, 1, 3)
-    inside = ((vox >= -1e-3) & (vox <= size + 1e-3)).all(dim=-1)
+    inside = _inside_extent(vox, size).all(dim=-1)
     return out * inside[:, None].to(out.dtype)
