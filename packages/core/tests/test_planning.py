@@ -72,9 +72,12 @@ def test_patch_plan_sees_a_decathlon_crop_whole_and_caps_a_full_head():
     assert plan["spacing"] == (1.0, 1.0, 1.0)
     assert np.all(np.asarray(plan["patch_size"]) >= np.median(shapes, axis=0))
     assert max(plan["patch_size"]) <= PATCH_LIMIT["cpu"]
+    assert plan["whole"]  # segment plans padded convolutions for it
     head = Fingerprint(10, (1.0, 1.0, 1.0), (256, 256, 256), (256.0, 256.0, 256.0))
     assert plan_patch(head, "cpu")["patch_size"] == [PATCH_LIMIT["cpu"]] * 3
-    assert plan_patch(head, "cpu", patch=[32, 32, 32], base_filters=8)["base_filters"] == 8
+    assert not plan_patch(head, "cpu")["whole"]
+    given = plan_patch(head, "cpu", patch=[32, 32, 32], base_filters=8)
+    assert given["base_filters"] == 8 and not given["whole"]
 
 
 def test_plan_from_subjects_prints_its_reasons_and_keeps_the_fingerprint(tmp_path, capsys):

@@ -40,6 +40,11 @@ def test_msd_training_beats_the_whole_crop_baseline_and_keeps_anterior_posterior
     assert config["pipeline"]["augment"]["flip_lr_prob"] > 0
     patch = config["task_config"]["patch_size"]
     assert all(p >= s for p, s in zip(patch, (35, 51, 35)))  # planned: a median crop is seen whole
+    # ... and trained whole: the network's output covers it (an unpadded one saw its 4x16x4 centre)
+    from brainmri.segment.task import TASK
+
+    net = TASK.build_model(config["model"])
+    assert all(net.output_size(p) >= s for p, s in zip(patch, (35, 51, 35)))
     test = json.loads((run / "metrics.json").read_text())["test"]
     assert test["n"] == 20
     # Baseline: calling the whole crop one class gives Dice 2|class| / (|class| + |crop|).

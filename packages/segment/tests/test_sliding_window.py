@@ -190,6 +190,41 @@ def test_vt1_unet_output_is_the_input_minus_twice_the_margin(levels, margin):
         net.output_size(size + 1) if levels > 1 else net.output_size(margin * 2)
 
 
+@pytest.mark.parametrize("levels", [1, 2, 3])
+def test_padded_vt1_unet_returns_the_whole_input_and_loads_the_unpadded_weights(levels):
+    """padding="same": no margin, sizes multiples of 2 ** (levels - 1), the output the input's
+    size, and the same parameters as the reference network (a checkpoint loads into either)."""
+    valid = VT1UNet(base_filters=2, levels=levels, norm="batch")
+    net = VT1UNet(base_filters=2, levels=levels, norm="batch", padding="same").eval()
+    assert net.margin == 0
+    step = 2 ** (levels - 1)
+    assert net.valid_size(35) == -(-35 // step) * step and net.valid_size(36) == 36
+    net.load_state_dict(valid.state_dict())  # strict: same names and shapes
+    with torch.no_grad():
+        out = net(torch.zeros(1, 1, 36, 52, 36))
+    assert tuple(out.shape) == (1, 3, 36, 52, 36)
+    if levels > 1:
+        with pytest.raises(ValueError):
+            net.output_size(35)
+    with pytest.raises(ValueError, match="padding"):
+        VT1UNet(padding="reflect")
+
+
+def test_padding_is_planned_from_whether_the_patch_holds_a_whole_scan():
+    from brainmri.segment.training import _plan_padding
+
+    options = {}  # a crop seen whole: padded, every voxel trains
+    assert _plan_padding(options, [40, 56, 40], whole=True)[0] == [40, 56, 40]
+    assert options["padding"] == "same"
+    options = {}  # whole heads, label-centred patches: the reference network
+    assert _plan_padding(options, [64, 64, 64], whole=False)[0] == [64, 64, 64]
+    assert options["padding"] == "valid"
+    options = {"padding": "valid", "levels": 3}  # a crop seen whole by the reference network: + 20 a side
+    patch, reason = _plan_padding(options, [40, 56, 40], whole=True)
+    assert patch == [80, 96, 80] and "margin (20 voxels a side)" in reason
+    assert _plan_padding({"padding": "same"}, [64, 64, 64], whole=False)[0] == [64, 64, 64]
+
+
 @pytest.mark.parametrize(
     "norm,kind", [("none", None), ("batch", torch.nn.BatchNorm3d), ("instance", torch.nn.InstanceNorm3d)]
 )

@@ -42,7 +42,7 @@ _TRAIN_OPTIONS = [
             "dataset": "Layout of --root: adni (EADC-ADNI HarP), msd (Task04 Hippocampus), or ixi/bids/table "
             "scans with label maps from --label-dir (or a table's label column).",
             "metadata": "IXI.xls or another sheet.",
-            "arch": "vt1-unet: the reference 3D U-Net (unpadded convolutions); unet: smp-3d U-Net.",
+            "arch": "vt1-unet: the reference 3D U-Net (see --padding); unet: smp-3d U-Net.",
             "spacing": "Grid voxel size in mm: X Y Z, or one value [the data's median].",
             "batch_size": "Scans per step (x patches per scan).",
             "patience": "Early stopping on val Dice (0: off).",
@@ -76,6 +76,13 @@ _TRAIN_OPTIONS = [
         "--base-filters", type=int, default=None, help="vt1-unet channels of the first level [16 CPU, 32 CUDA]."
     ),
     click.option("--levels", type=int, default=None, help="vt1-unet resolution levels (default 3)."),
+    click.option(
+        "--padding",
+        type=click.Choice(["same", "valid"]),
+        default=None,
+        help="vt1-unet convolutions: same (padded, the default: the output is the whole patch) or valid "
+        "(the reference's unpadded network; the planned patch grows by its margin).",
+    ),
     click.option(
         "--encoder",
         type=click.Choice(["resnet18", "resnet34", "efficientnet-b0", "densenet121"]),
@@ -165,7 +172,7 @@ def train(**kw):
         )
     except ValueError as exc:
         raise BrainmriError(str(exc)) from None
-    model_options = {k: kw[k] for k in ("norm", "base_filters", "levels") if kw[k] is not None}
+    model_options = {k: kw[k] for k in ("norm", "base_filters", "levels", "padding") if kw[k] is not None}
     if kw["arch"] == "unet":
         model_options = {"encoder": kw["encoder"] or "resnet18"}
     task_options = {

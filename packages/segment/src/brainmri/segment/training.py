@@ -11,6 +11,7 @@ the run folder's life (start, resume, DDP, evaluation) is the core's :func:`run_
 from __future__ import annotations
 
 import os
+import sys
 from typing import Any
 
 import numpy as np
@@ -19,7 +20,7 @@ import torch
 from brainmri.core.datasets.lookup import LabelLookup
 from brainmri.core.devices import resolve_device
 from brainmri.core.errors import BrainmriError, DatasetError
-from brainmri.core.training.distributed import launched_by_torchrun
+from brainmri.core.training.distributed import is_main_process, launched_by_torchrun
 from brainmri.core.training.rundir import RunDir
 from brainmri.core.training.trainer import TrainConfig, Trainer
 
@@ -120,7 +121,7 @@ def _abs(path) -> str | None:
 
 
 def _plan(train_subjects, device, spacing, options: dict, model_options: dict, arch: str, progress: bool) -> dict:
-    """Patch, voxel size and width from the training scans' fingerprint and the device (printed)."""
+    """Patch, voxel size, width and padding from the training scans' fingerprint and the device (printed)."""
     from brainmri.core.training.planning import plan_from_subjects, plan_patch
 
     width = model_options.get("base_filters") if arch == "vt1-unet" else 0
@@ -128,7 +129,39 @@ def _plan(train_subjects, device, spacing, options: dict, model_options: dict, a
                               patch=options.get("patch_size"), base_filters=width)
     if arch == "vt1-unet":
         model_options["base_filters"] = plan["base_filters"]
+        plan["patch_size"], reason = _plan_padding(model_options, plan["patch_size"], plan["whole"])
+        plan["padding"] = model_options["padding"]
+        plan["reasons"].append(reason)
+        if progress and is_main_process():
+            print(f"plan: {reason}", file=sys.stderr)
     return plan
+
+
+def _plan_padding(model_options: dict, patch: list, whole: bool) -> tuple[list, str]:
+    """vt1-unet's padding (set in ``model_options``) and the patch.
+
+    A patch planned to hold a whole scan (a crop such as MSD's) gets padded convolutions, so
+    that every voxel of it trains; an unpadded network would train only its centre (the
+    4x16x4 centre of a 44x56x44 input), so with ``padding="valid"`` such a patch grows by the
+    margin. Scans larger than the patch (whole heads, label-centred patches) keep the reference
+    network, whose output is the patch's centre, where the label is.
+    """
+    from .models import VT1UNet
+
+    size = "x".join(map(str, patch))
+    if "padding" not in model_options:
+        model_options["padding"] = "same" if whole else "valid"
+        if whole:
+            return patch, (f"padded convolutions: the output is the whole {size} patch, so all of each scan "
+                           "trains (--padding valid would train only its centre)")
+        return patch, ("unpadded convolutions (the reference network): the scans are larger than the patch, "
+                       "and the output is the centre of each label-centred patch")
+    if model_options["padding"] == "same" or not whole:
+        return patch, f"--padding {model_options['padding']} given"
+    margin = VT1UNet(levels=model_options.get("levels", 3), padding="valid").margin
+    grown = [p + 2 * margin for p in patch]
+    return grown, (f"--padding valid: patch {'x'.join(map(str, grown))}, the planned {size} plus the unpadded "
+                   f"network's margin ({margin} voxels a side), so that its output covers the scan")
 
 
 def _pipeline_config(spacing, patch_size, lr_pairs, augment: dict | None):

@@ -138,8 +138,9 @@ def plan_patch(fp: Fingerprint, device="auto", *, spacing=None, patch=None, base
     MSD's is then seen whole), capped by the device, and the U-Net width for that device.
 
     Returns:
-        ``{"spacing": (3,), "patch_size": [3], "base_filters": int, "reasons": [str, ...]}``.
-        Patch sizes are before the network's rounding to a valid size.
+        ``{"spacing": (3,), "patch_size": [3], "base_filters": int, "whole": bool, "reasons": [str, ...]}``
+        (``whole``: the planned patch covers the median scan). Patch sizes are before the
+        network's rounding to a valid size.
     """
     kind = _device_kind(device)
     reasons = []
@@ -149,20 +150,23 @@ def plan_patch(fp: Fingerprint, device="auto", *, spacing=None, patch=None, base
     else:
         spacing = tuple(float(s) for s in (spacing if isinstance(spacing, (list, tuple)) else (spacing,) * 3))
         reasons.append(f"voxel size {_fmt(spacing)} mm given")
+    whole = False
     if patch is not None:
         patch = [int(v) for v in (patch if isinstance(patch, (list, tuple)) else (patch,) * 3)]  # 52 or (52,)*3
         reasons.append(f"patch {_fmt(patch)} given")
     else:
         limit = PATCH_LIMIT[kind]
-        whole = [e / s for e, s in zip(fp.extent_mm, spacing)]
-        patch = [min(limit, _round_up(v, 8)) for v in whole]
-        capped = any(_round_up(v, 8) > limit for v in whole)
+        scan = [e / s for e, s in zip(fp.extent_mm, spacing)]
+        patch = [min(limit, _round_up(v, 8)) for v in scan]
+        capped = any(_round_up(v, 8) > limit for v in scan)
+        whole = not capped
         reasons.append(f"patch {_fmt(patch)}: the median scan ({_fmt(fp.shape)} voxels) at that voxel size"
                        + (f", capped at {limit} on {kind.upper()}" if capped else ", seen whole"))
     if base_filters is None:
         base_filters = BASE_FILTERS[kind]
         reasons.append(f"U-Net width {base_filters} for {kind.upper()}")
-    return {"spacing": spacing, "patch_size": patch, "base_filters": int(base_filters), "reasons": reasons}
+    return {"spacing": spacing, "patch_size": patch, "base_filters": int(base_filters), "whole": whole,
+            "reasons": reasons}
 
 
 def plan_from_subjects(subjects: Sequence, planner, device="auto", *, progress: bool = True, **given) -> dict:

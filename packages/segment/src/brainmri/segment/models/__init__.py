@@ -21,7 +21,7 @@ def build_segmentation_model(arch: str, out_channels: int = 3, **options: Any) -
     """A segmentation network by name.
 
     Args:
-        arch: ``vt1-unet`` (options ``base_filters``, ``levels``, ``norm``) or ``unet``
+        arch: ``vt1-unet`` (options ``base_filters``, ``levels``, ``norm``, ``padding``) or ``unet``
             (options ``encoder``, ``decoder_channels``).
         out_channels: Classes.
         **options: Keyword arguments of the class.
