@@ -45,9 +45,9 @@ RECIPES = {
     "cpu": {
         "sex-full": _SEX, "sex-brain": _SEX, "age-full": _AGE, "age-brain": _AGE,
         "msd": {**_SEG, "task_options": {"patches_per_scan": 2}},
-        # whole heads: one 128-voxel window covers a 2 mm head (validation and evaluation in one pass)
-        "dlmuse": {**_SEG, "task_options": {"patch_size": [48, 48, 48], "patches_per_scan": 2,
-                                            "inference_roi": [128, 128, 128]}},
+        # whole heads, label-centred 48^3 patches (the reference network; not yet re-tuned)
+        "dlmuse": {**_SEG, "train": {"epochs": 8, "batch_size": 4, "lr": 2e-3, "patience": 0},
+                   "task_options": {"patch_size": [48, 48, 48], "patches_per_scan": 1}},
     },
     "full": {
         "sex-full": {**_SEX, "spacing": (2.0,) * 3, "shape": (128,) * 3, "train": {**_SEX["train"], "epochs": 40}},
