@@ -80,8 +80,8 @@ _TRAIN_OPTIONS = [
         "--padding",
         type=click.Choice(["same", "valid"]),
         default=None,
-        help="vt1-unet convolutions: same (padded, the default: the output is the whole patch) or valid "
-        "(the reference's unpadded network; the planned patch grows by its margin).",
+        help="vt1-unet convolutions: same (padded: the output is the whole patch) or valid (the reference's "
+        "unpadded network) [planned: same when the patch holds a whole scan, such as an MSD crop; else valid].",
     ),
     click.option(
         "--encoder",

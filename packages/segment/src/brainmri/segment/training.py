@@ -11,7 +11,6 @@ the run folder's life (start, resume, DDP, evaluation) is the core's :func:`run_
 from __future__ import annotations
 
 import os
-import sys
 from typing import Any
 
 import numpy as np
@@ -20,7 +19,7 @@ import torch
 from brainmri.core.datasets.lookup import LabelLookup
 from brainmri.core.devices import resolve_device
 from brainmri.core.errors import BrainmriError, DatasetError
-from brainmri.core.training.distributed import is_main_process, launched_by_torchrun
+from brainmri.core.training.distributed import launched_by_torchrun
 from brainmri.core.training.rundir import RunDir
 from brainmri.core.training.trainer import TrainConfig, Trainer
 
@@ -124,16 +123,19 @@ def _plan(train_subjects, device, spacing, options: dict, model_options: dict, a
     """Patch, voxel size, width and padding from the training scans' fingerprint and the device (printed)."""
     from brainmri.core.training.planning import plan_from_subjects, plan_patch
 
+    def planner(fp, dev, **given):
+        plan = plan_patch(fp, dev, **given)
+        if arch == "vt1-unet":
+            plan["patch_size"], reason = _plan_padding(model_options, plan["patch_size"], plan["whole"])
+            plan["padding"] = model_options["padding"]
+            plan["reasons"].append(reason)
+        return plan
+
     width = model_options.get("base_filters") if arch == "vt1-unet" else 0
-    plan = plan_from_subjects(train_subjects, plan_patch, device, progress=progress, spacing=spacing,
+    plan = plan_from_subjects(train_subjects, planner, device, progress=progress, spacing=spacing,
                               patch=options.get("patch_size"), base_filters=width)
     if arch == "vt1-unet":
         model_options["base_filters"] = plan["base_filters"]
-        plan["patch_size"], reason = _plan_padding(model_options, plan["patch_size"], plan["whole"])
-        plan["padding"] = model_options["padding"]
-        plan["reasons"].append(reason)
-        if progress and is_main_process():
-            print(f"plan: {reason}", file=sys.stderr)
     return plan
 
 
@@ -158,7 +160,7 @@ def _plan_padding(model_options: dict, patch: list, whole: bool) -> tuple[list, 
                        "and the output is the centre of each label-centred patch")
     if model_options["padding"] == "same" or not whole:
         return patch, f"--padding {model_options['padding']} given"
-    margin = VT1UNet(levels=model_options.get("levels", 3), padding="valid").margin
+    margin = VT1UNet(base_filters=1, levels=model_options.get("levels", 3), padding="valid").margin
     grown = [p + 2 * margin for p in patch]
     return grown, (f"--padding valid: patch {'x'.join(map(str, grown))}, the planned {size} plus the unpadded "
                    f"network's margin ({margin} voxels a side), so that its output covers the scan")
