@@ -8,6 +8,7 @@ import numpy as np
 import pytest
 import torch
 
+from brainmri.segment.inference import fitted_window
 from brainmri.segment.models import VT1UNet
 from brainmri.segment.postprocess import keep_largest_components
 from brainmri.segment.sliding_window import gaussian_importance_map, sliding_window_inference, window_starts
@@ -115,6 +116,52 @@ def test_unpadded_network_sliding_window_equals_one_pass_over_the_whole_volume()
         )
     assert tiled.shape == whole.shape == abutting.shape == (1, 3, 24, 20, 28)
     assert (tiled - whole).abs().max() < 1e-5 and (abutting - whole).abs().max() < 1e-5
+
+
+def test_fitted_window_covers_a_2mm_head_with_one_window_of_the_fewest_voxels():
+    """A 2 mm head's output grid (90x120x120) takes one window (hand-computed: each axis + 2 x 20
+    margin, rounded up to a valid size: 132, 160, 160), not eight of 128^3; under a smaller budget
+    the windows stay within it and still cover the grid."""
+    net = VT1UNet(base_filters=2, norm="batch")
+    assert fitted_window(net, (90, 120, 120)) == (132, 160, 160)
+    assert fitted_window(net, (88, 88, 88)) == (128, 128, 128)
+    roi = fitted_window(net, (90, 120, 120), budget=128**3)
+    assert math.prod(roi) <= 128**3
+    tiles = [net.output_size(r) for r in roi]
+    counts = [len(window_starts(n, t, 0.0)) for n, t in zip((90, 120, 120), tiles)]
+    assert all(c * t >= n for c, t, n in zip(counts, tiles, (90, 120, 120)))
+    assert math.prod(counts) * math.prod(roi) < 8 * 128**3  # fewer input voxels than 128^3 windows
+    assert fitted_window(net, (900, 900, 900), budget=64**3) is None
+
+
+def test_segmenter_runs_an_unpadded_batchnorm_network_once_over_a_whole_head():
+    """Without a given window, a window-independent network sees the whole 2 mm head grid in one
+    window: the probabilities equal the network applied to the grid's input in one pass."""
+    from brainmri.core.pipeline import PipelineConfig, Sample
+    from brainmri.segment.inference import Segmenter
+
+    torch.manual_seed(0)
+    net = VT1UNet(out_channels=3, base_filters=2, norm="batch").eval()
+    for m in net.modules():  # non-trivial running statistics
+        if isinstance(m, torch.nn.BatchNorm3d):
+            m.running_mean.uniform_(-0.5, 0.5)
+            m.running_var.uniform_(0.5, 2.0)
+    affine = np.diag([2.0, 2.0, 2.0, 1.0])
+    data = np.random.default_rng(0).normal(100, 20, (90, 120, 120)).astype(np.float32)
+    config = PipelineConfig(spacing=2.0, shape=(48, 48, 48), clip_percentiles=None)
+    task = {"patch_size": [48, 48, 48], "classes": {"1": "left", "2": "right"}, "tta": "none"}
+    segmenter = Segmenter(net, config, task, device="cpu", channels_last=False)
+    calls = []
+    predictor = segmenter.predictor()
+    segmenter.predictor = lambda: lambda x: calls.append(tuple(x.shape[2:])) or predictor(x)
+    grid = segmenter.prepare(Sample(data, affine))
+    probs = segmenter.probabilities(grid)
+    assert calls == [(132, 160, 160)]
+    with torch.no_grad():
+        # 130 input voxels along x: the window's 132, one zero voxel each side (as MONAI pads)
+        whole = torch.softmax(net(torch.nn.functional.pad(grid.input, (0, 0, 0, 0, 1, 1))), dim=1)[0]
+    assert probs.shape == (3, 90, 120, 120)
+    assert (probs - whole[:, 1:91]).abs().max() < 1e-5
 
 
 def test_mirror_tta_averages_flipped_passes_and_swaps_left_right_after_the_x_flip():

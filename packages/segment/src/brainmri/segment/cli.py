@@ -97,8 +97,8 @@ _TRAIN_OPTIONS = [
     ),
     triple_option(
         "--inference-roi",
-        help="Sliding window for validation/evaluation/predict (default: the patch). Larger is faster "
-        "for vt1-unet; without InstanceNorm the values do not depend on it.",
+        help="Sliding window for validation/evaluation/predict (default: the patch; for vt1-unet without "
+        "InstanceNorm, whose values do not depend on it, windows fitted to each scan, at most 160^3).",
     ),
     click.option("--patches-per-scan", type=int, default=2, show_default=True),
     click.option(
@@ -231,7 +231,11 @@ def train(**kw):
     default=None,
     help="Sliding-window overlap (default: the run's; 0 for vt1-unet without InstanceNorm, else 0.5).",
 )
-@triple_option("--roi", help="Sliding window in voxels: X Y Z, or one value (default: the training patch).")
+@triple_option(
+    "--roi",
+    help="Sliding window in voxels: X Y Z, or one value (default: the run's; for vt1-unet without "
+    "InstanceNorm, windows fitted to each scan).",
+)
 @click.option("--sw-batch-size", type=int, default=1, show_default=True, help="Windows per forward pass.")
 @click.option(
     "--largest-component/--all-components",

@@ -35,7 +35,8 @@ class HippocampusTask(Task):
 
     Task options: ``loss`` (``dice``, ``ce``, ``dice_ce``), ``class_weights`` (3 numbers),
     ``patch_size`` (network input in voxels), ``inference_roi`` (sliding window; default the
-    patch), ``patches_per_scan``, ``foreground_fraction``,
+    patch, or windows fitted to each scan for an unpadded network without InstanceNorm),
+    ``patches_per_scan``, ``foreground_fraction``,
     ``overlap`` (None: 0 for an unpadded network without InstanceNorm, whose windows agree
     exactly, else 0.5), ``tta`` (``none``, ``flip-x``, ``all``), ``largest_component`` and
     ``dataset`` (``adni``/``msd``: class names and the left/right pair swapped by flips).
