@@ -263,7 +263,7 @@ def training_speed(device: str, steps: int, configs: dict, root: Path) -> list[d
 
 def gpu_inference(root: Path, repeat: int) -> list[dict]:
     from brainmri.core import load_volume
-    from brainmri.core.pipeline import PipelineConfig
+    from brainmri.core.pipeline import PipelineConfig, Sample
     from brainmri.segment.inference import Segmenter
     from brainmri.segment.models import build_segmentation_model
     from brainmri.segment.task import TASK
@@ -288,7 +288,7 @@ def gpu_inference(root: Path, repeat: int) -> list[dict]:
         rows.append(
             {
                 "model": "vt1-unet (base 32, 3 levels)",
-                "roi": seg.roi[0],
+                "window": "x".join(str(n) for n in seg.window(seg.prepare(Sample(vol.data, vol.affine)))),
                 "tta": tta,
                 "seconds_per_scan": float(np.median(times)),
                 "peak_gpu_mb": torch.cuda.max_memory_allocated() / 2**20,

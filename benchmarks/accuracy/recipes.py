@@ -45,9 +45,12 @@ RECIPES = {
     "cpu": {
         "sex-full": _SEX, "sex-brain": _SEX, "age-full": _AGE, "age-brain": _AGE,
         "msd": {**_SEG, "task_options": {"patches_per_scan": 2}},
-        # whole heads, label-centred 48^3 patches (the reference network; not yet re-tuned)
-        "dlmuse": {**_SEG, "train": {"epochs": 8, "batch_size": 4, "lr": 2e-3, "patience": 0},
-                   "task_options": {"patch_size": [48, 48, 48], "patches_per_scan": 1}},
+        # Whole heads, label-centred 48^3 patches (the reference network, unpadded: its output is
+        # the 8^3 centre). On fold 1's inner validation split (16 heads of its training folds), 1
+        # patch a head for 8 epochs reached val Dice 0.80, 64^3 patches 0.37 and 4 patches a head
+        # 0.82 in 8 epochs, 0.86 in 16 (best 0.866, epoch 15; 14 min).
+        "dlmuse": {**_SEG, "train": {"epochs": 16, "batch_size": 4, "lr": 2e-3, "patience": 0},
+                   "task_options": {"patch_size": [48, 48, 48], "patches_per_scan": 4}},
     },
     "full": {
         "sex-full": {**_SEX, "spacing": (2.0,) * 3, "shape": (128,) * 3, "train": {**_SEX["train"], "epochs": 40}},
