@@ -9,7 +9,9 @@
    anisotropic voxels.
 3. Training patches/s on synthetic HarP phantoms: the patch sampler alone and full steps
    (sampling + forward + backward + AdamW) for the default vt1-unet and the small test network.
-4. On CUDA: whole-scan inference seconds (default vt1-unet, TTA off and flip-x) and training
+4. CPU, a real 2 mm IXI-HH head: whole-head inference of the reference network (vt1-unet, width
+   16) with windows fitted to the scan against the former 128^3 windows (seconds, peak memory).
+5. On CUDA: whole-scan inference seconds (default vt1-unet, TTA off and flip-x) and training
    patches/s (bf16 autocast) for the defaults.
 
     python benchmarks/bench_segment.py [--quick] [--out FILE.json]
@@ -29,7 +31,7 @@ from pathlib import Path
 
 import numpy as np
 import torch
-from _common import print_table, shared_real, write_json
+from _common import print_table, run_json_worker, shared_real, write_json
 
 warnings.filterwarnings("ignore")
 
@@ -82,12 +84,9 @@ def _rss_mb() -> float:
         return int(fh.read().split()[1]) * os.sysconf("SC_PAGE_SIZE") / 2**20
 
 
-def worker(args) -> None:
-    """One method in a fresh process: the most resident memory it adds over the loaded model and
-    input (RSS sampled every 2 ms while it runs)."""
-    image, model = head_input(args.spacing), network(args.encoder)
-    if args.worker == "monai":
-        import monai.inferers  # noqa: F401  (imported before the baseline, like torch)
+def _peak_while(func) -> dict:
+    """Run ``func`` in this (fresh) process: its seconds, and the most resident memory while it
+    runs (sampled every 2 ms) beside the memory before it (``base_mb``)."""
     import gc
     import threading
 
@@ -102,11 +101,83 @@ def worker(args) -> None:
     thread = threading.Thread(target=watch, daemon=True)
     thread.start()
     start = time.perf_counter()
-    infer(args.worker, image, model, args.roi, args.overlap, args.sw_batch_size)
+    func()
     seconds = time.perf_counter() - start
     done.set()
     thread.join()
-    print(json.dumps({"seconds": seconds, "peak_mb": max(peak[0], _rss_mb()), "base_mb": base}))
+    return {"seconds": seconds, "peak_mb": max(peak[0], _rss_mb()), "base_mb": base}
+
+
+def worker(args) -> None:
+    """One method in a fresh process: the most resident memory it adds over the loaded model and
+    input."""
+    if args.head_window:
+        seg, vol = head_segmenter(args.head_window)
+        print(json.dumps(_peak_while(lambda: seg.segment(vol))))
+        return
+    image, model = head_input(args.spacing), network(args.encoder)
+    if args.worker == "monai":
+        import monai.inferers  # noqa: F401  (imported before the baseline, like torch)
+    print(json.dumps(_peak_while(lambda: infer(args.worker, image, model, args.roi, args.overlap, args.sw_batch_size))))
+
+
+#: Whole-head windows compared by :func:`head_windows`: fitted to the scan, and the former default.
+HEAD_WINDOWS = {"fitted": None, "128": 128}
+
+
+def head_segmenter(window: str):
+    """The reference network (vt1-unet, width 16, random weights: timing does not depend on them)
+    and a real 2 mm IXI-HH head, with the windows ``window`` names (:data:`HEAD_WINDOWS`)."""
+    from brainmri.core import load_volume
+    from brainmri.core.pipeline import PipelineConfig
+    from brainmri.segment.inference import Segmenter
+    from brainmri.segment.models import build_segmentation_model
+
+    scan = sorted((shared_real().parent / "ixi-hh").glob("IXI*-T1.nii.gz"))[0]
+    torch.manual_seed(0)
+    model = build_segmentation_model("vt1-unet", 3, base_filters=16).eval()
+    task = {"patch_size": [48] * 3, "classes": {"1": "left", "2": "right"}, "lr_pairs": [[1, 2]], "tta": "none"}
+    seg = Segmenter(model, PipelineConfig(spacing=2.0, shape=(48,) * 3), task, "cpu", roi=HEAD_WINDOWS[window])
+    return seg, load_volume(scan)
+
+
+def head_windows(repeat: int) -> list[dict]:
+    """CPU: whole-head inference of the reference network with windows fitted to the scan against
+    the former 128^3 windows: seconds (median, alternating order) and peak memory (fresh processes)."""
+    from brainmri.core.pipeline import Sample
+    from brainmri.segment.sliding_window import window_starts
+
+    segs = {w: head_segmenter(w) for w in HEAD_WINDOWS}
+    times = {w: [] for w in HEAD_WINDOWS}
+    for rep in range(repeat + 1):  # the first round warms up; the order alternates
+        for w in list(HEAD_WINDOWS)[:: 1 if rep % 2 == 0 else -1]:
+            seg, vol = segs[w]
+            start = time.perf_counter()
+            seg.segment(vol)
+            if rep:
+                times[w].append(time.perf_counter() - start)
+    rows = []
+    for w, (seg, vol) in segs.items():
+        grid = seg.prepare(Sample(vol.data, vol.affine))
+        window = seg.window(grid)
+        tiles = [seg.model.output_size(r) for r in window]
+        count = int(np.prod([len(window_starts(n, t, seg.overlap)) for n, t in zip(grid.batch.image.shape[2:], tiles)]))
+        cmd = [sys.executable, __file__, "--worker", "ours", "--head-window", w]
+        mem = run_json_worker(cmd, f"memory of {w}", 600, cwd=Path(__file__).parent) or {}
+        rows.append(
+            {
+                "windows": w,
+                "window": "x".join(map(str, window)),
+                "count": count,
+                "seconds_per_scan": float(np.median(times[w])),
+                "extra_mb": mem.get("peak_mb", float("nan")) - mem.get("base_mb", 0.0),
+            }
+        )
+    for row in rows:
+        row["time_ratio"] = row["seconds_per_scan"] / rows[-1]["seconds_per_scan"]
+        row["memory_ratio"] = row["extra_mb"] / rows[-1]["extra_mb"]
+    print_table("Whole 2 mm head, reference network on CPU (ratio = this / 128^3 windows)", rows, list(rows[0]))
+    return rows
 
 
 METHODS = ("ours", "ours-cl", "monai")
@@ -219,9 +290,7 @@ def training_speed(device: str, steps: int, configs: dict, root: Path) -> list[d
         rng = np.random.default_rng(0)
 
         def step(train: bool = True):
-            batch = sampler(
-                [samples[i] for i in rng.choice(len(samples), 2, replace=False)], augment=True, rng=rng
-            )
+            batch = sampler([samples[i] for i in rng.choice(len(samples), 2, replace=False)], augment=True, rng=rng)
             if not train:
                 return batch
             with autocast_context(dev):
@@ -255,9 +324,7 @@ def training_speed(device: str, steps: int, configs: dict, root: Path) -> list[d
                 "train_patches_per_s": n / (time.perf_counter() - start),
             }
         )
-    print_table(
-        f"Training patches/s on {device} (synthetic HarP phantoms, augmentation on)", rows, list(rows[0])
-    )
+    print_table(f"Training patches/s on {device} (synthetic HarP phantoms, augmentation on)", rows, list(rows[0]))
     return rows
 
 
@@ -299,14 +366,11 @@ def gpu_inference(root: Path, repeat: int) -> list[dict]:
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(
-        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
-    )
-    parser.add_argument(
-        "--quick", action="store_true", help="fewer repeats, overlap 0.25, fewer training steps"
-    )
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--quick", action="store_true", help="fewer repeats, overlap 0.25, fewer training steps")
     parser.add_argument("--out", default=None, help="write results as JSON here")
     parser.add_argument("--worker", choices=list(METHODS), help=argparse.SUPPRESS)
+    parser.add_argument("--head-window", choices=list(HEAD_WINDOWS), help=argparse.SUPPRESS)
     parser.add_argument("--roi", type=int, default=96)
     parser.add_argument("--overlap", type=float, default=None)
     parser.add_argument("--encoder", default="resnet18")
@@ -321,6 +385,7 @@ def main() -> None:
         return
     args.repeat = args.repeat or (1 if args.quick else 3)
     results = {"threads": torch.get_num_threads(), "inference_cpu": compare_inference(args)}
+    results["head_windows_cpu"] = head_windows(args.repeat)
     results["hd95_vs_monai"] = compare_hd95(5 if args.quick else 20)
 
     from brainmri.core.testing import synthetic_dataset
