@@ -1,8 +1,9 @@
 """What the accuracy benchmark trains: tasks, the recipes chosen by cross-validation, the anchors.
 
 ``cpu`` is what a 2-core machine finishes (the 5-fold run in about 3 h, ``--quick`` in about
-30 min): grids and patches from the planner's CPU budget. ``full`` is the reference project's
-2 mm / 128^3 grid and larger patches, for a CUDA machine.
+30 min): grids and patches from the planner's CPU budget, and for segmentation the task's
+planned schedule (``train`` with no option: the benchmark measures the default). ``full`` is
+the reference project's 2 mm / 128^3 grid and larger patches, for a CUDA machine.
 """
 
 from __future__ import annotations
@@ -33,33 +34,29 @@ _SEX = {"arch": "vt1", "train": {"epochs": 20, "batch_size": 8, "lr": 1e-3, "pat
 # on fold 1 (9.15 y vs 12.7 y MAE): the brainmri-regress train defaults.
 _AGE = {"arch": "vt1", "task_options": {"loss": "mse"},
         "train": {"epochs": 30, "batch_size": 2, "lr": 1e-3, "patience": 0}}
-# Segmentation: vt1-unet with padded convolutions (the planner's default), so that a patch the size
-# of an MSD crop trains on all of it; on fold 1's inner validation split (24 crops, not its test
-# fold) 12 epochs of 2 patches per crop, 2 crops a step, reached Dice 0.83 in 11 min (0.81 with 4
-# crops a step), where the unpadded network
-# (output: the patch's 4x16x4 centre) reached 0.72 in 8 epochs and 38 min.
-_SEG = {"arch": "vt1-unet", "train": {"epochs": 12, "batch_size": 2, "lr": 2e-3, "patience": 0}}
+# Segmentation: the task's own plan, on CPU: patch, padding, width and schedule (epochs, batch,
+# patches a scan, lr), each chosen by this benchmark's inner validation and now the defaults of
+# `brainmri-segment train` (brainmri.segment.schedule holds the evidence). On fold 1's inner
+# validation split, MSD crops: padded convolutions and the whole crop as the patch reached Dice
+# 0.83 in 11 min, where the unpadded network (output: the patch's 4x16x4 centre) reached 0.72
+# in 8 epochs and 38 min; IXI-HH heads: 48^3 patches 0.80, 64^3 0.37 (8 epochs, 1 patch a head).
+_SEG = {"arch": "vt1-unet", "train": {}}
+_SEG_FULL = {"arch": "vt1-unet", "train": {"epochs": 50, "batch_size": 2, "lr": 2e-3, "patience": 0}}
 
 #: Recipes per configuration (``spacing``/``shape``/patch left out: the planner decides).
 RECIPES = {
     "cpu": {
         "sex-full": _SEX, "sex-brain": _SEX, "age-full": _AGE, "age-brain": _AGE,
-        "msd": {**_SEG, "task_options": {"patches_per_scan": 2}},
-        # Whole heads, label-centred 48^3 patches (the reference network, unpadded: its output is
-        # the 8^3 centre). On fold 1's inner validation split (16 heads of its training folds), 1
-        # patch a head for 8 epochs reached val Dice 0.80, 64^3 patches 0.37 and 4 patches a head
-        # 0.82 in 8 epochs, 0.86 in 16 (best 0.866, epoch 15; 14 min).
-        "dlmuse": {**_SEG, "train": {"epochs": 16, "batch_size": 4, "lr": 2e-3, "patience": 0},
-                   "task_options": {"patch_size": [48, 48, 48], "patches_per_scan": 4}},
+        "msd": _SEG,
+        "dlmuse": _SEG,
     },
     "full": {
         "sex-full": {**_SEX, "spacing": (2.0,) * 3, "shape": (128,) * 3, "train": {**_SEX["train"], "epochs": 40}},
         "sex-brain": {**_SEX, "spacing": (2.0,) * 3, "shape": (128,) * 3, "train": {**_SEX["train"], "epochs": 40}},
         "age-full": {**_AGE, "spacing": (2.0,) * 3, "shape": (128,) * 3, "train": {**_AGE["train"], "epochs": 40}},
         "age-brain": {**_AGE, "spacing": (2.0,) * 3, "shape": (128,) * 3, "train": {**_AGE["train"], "epochs": 40}},
-        "msd": {**_SEG, "model_options": {"base_filters": 32}, "train": {**_SEG["train"], "epochs": 50}},
-        "dlmuse": {**_SEG, "model_options": {"base_filters": 32}, "task_options": {"patch_size": [64, 64, 64]},
-                   "train": {**_SEG["train"], "epochs": 50}},
+        "msd": {**_SEG_FULL, "model_options": {"base_filters": 32}},
+        "dlmuse": {**_SEG_FULL, "model_options": {"base_filters": 32}, "task_options": {"patch_size": [64, 64, 64]}},
     },
 }
 

@@ -90,7 +90,7 @@ def _subjects(spec: dict, data: Path, masks: Path | None) -> list:
 
 
 def _train_fold(name: str, spec: dict, recipe: dict, data: Path, masks, split_file: Path, run: Path, device: str):
-    from brainmri.core.training.trainer import TrainConfig
+    from brainmri.core.training.trainer import PLANNABLE, TrainConfig
 
     tc = recipe["train"]
     if spec["kind"] == "segment":
@@ -100,7 +100,8 @@ def _train_fold(name: str, spec: dict, recipe: dict, data: Path, masks, split_fi
         return train_segmentation(
             run, dataset=d["dataset"], root=d["root"], metadata=d.get("metadata"), label_dir=d.get("label_dir"),
             labels=d.get("label_lookup"), arch=recipe.get("arch", "vt1-unet"), spacing=recipe.get("spacing"),
-            train_config=TrainConfig(**tc, monitor="val_dice", monitor_mode="max"),
+            # what the recipe leaves out is the task's planned schedule
+            train_config=TrainConfig(**{**dict.fromkeys(PLANNABLE), **tc}, monitor="val_dice", monitor_mode="max"),
             task_options=recipe.get("task_options"), model_options=recipe.get("model_options"),
             split_file=split_file, device=device, progress=False)
     from brainmri.core.training.workflow import train

@@ -31,3 +31,13 @@ def test_train_help_marks_what_is_required():
     for option in ("--dataset", "--root", "--out"):
         after = text[text.index(f"{option} ") :]
         assert "[required unless --resume]" in after[:220], option
+
+
+def test_train_defaults_are_the_recipe_of_the_cross_validated_figures():
+    """vt1, 20 epochs, batch 8, lr 1e-3, no early stopping: what the IXI-HH cross-validation
+    trained (README accuracy table, benchmarks/accuracy/recipes.py)."""
+    from brainmri.classify.cli import main
+
+    ctx = main.commands["train"].make_context("train", ["--dataset", "ixi", "--root", ".", "--out", "x"])
+    chosen = {k: ctx.params[k] for k in ("arch", "epochs", "batch_size", "lr", "patience")}
+    assert chosen == {"arch": "vt1", "epochs": 20, "batch_size": 8, "lr": 1e-3, "patience": 0}

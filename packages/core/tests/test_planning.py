@@ -6,6 +6,7 @@ import math
 
 import nibabel as nib
 import numpy as np
+import torch
 
 from brainmri.core.testing import require_shared
 from brainmri.core.training.planning import (
@@ -74,8 +75,13 @@ def test_patch_plan_sees_a_decathlon_crop_whole_and_caps_a_full_head():
     assert max(plan["patch_size"]) <= PATCH_LIMIT["cpu"]
     assert plan["whole"]  # segment plans padded convolutions for it
     head = Fingerprint(10, (1.0, 1.0, 1.0), (256, 256, 256), (256.0, 256.0, 256.0))
-    assert plan_patch(head, "cpu")["patch_size"] == [PATCH_LIMIT["cpu"]] * 3
+    # A head is larger than a CPU patch holds whole: label-centred 48^3 patches (cross-validated
+    # on IXI-HH heads: 48^3 beat 64^3), 128^3 on CUDA; an axis shorter than that keeps its size.
+    assert plan_patch(head, "cpu")["patch_size"] == [48, 48, 48]
+    assert plan_patch(head, torch.device("cuda"))["patch_size"] == [128, 128, 128]  # named, not used
     assert not plan_patch(head, "cpu")["whole"]
+    slab = Fingerprint(10, (1.0, 1.0, 1.0), (256, 256, 40), (256.0, 256.0, 40.0))
+    assert plan_patch(slab, "cpu")["patch_size"] == [48, 48, 40]
     given = plan_patch(head, "cpu", patch=[32, 32, 32], base_filters=8)
     assert given["base_filters"] == 8 and not given["whole"]
 

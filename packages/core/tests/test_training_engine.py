@@ -76,6 +76,21 @@ def test_early_stopping_stops_when_the_monitor_stalls(table, tmp_path):
     assert last["finished"] and last["epoch"] == 3 and last["best_epoch"] == 1
 
 
+def test_val_every_validates_every_nth_and_the_last_epoch_and_picks_the_best_among_them(table, tmp_path):
+    run = _train(table, tmp_path / "run", epochs=5, val_every=2)
+    rows = _log(run.path)
+    assert [r["val_loss"] != "" for r in rows] == [False, True, False, True, True]
+    validated = [r for r in rows if r["val_loss"]]
+    best = torch.load(run.best_checkpoint, map_location="cpu", weights_only=True)
+    assert best["epoch"] == int(min(validated, key=lambda r: float(r["val_loss"]))["epoch"])
+    # Early stopping is judged where it validates, with patience in epochs: lr 0 never improves
+    # after the first validation (epoch 2), so patience 2 stops at the next one (epoch 4).
+    run = _train(table, tmp_path / "stop", epochs=10, lr=0.0, patience=2, scheduler="none", val_every=2)
+    assert [int(r["epoch"]) for r in _log(run.path)] == [1, 2, 3, 4]
+    last = torch.load(run.last_checkpoint, map_location="cpu", weights_only=True)
+    assert last["finished"] and last["best_epoch"] == 2
+
+
 def test_gradient_accumulation_matches_the_larger_batch(table, tmp_path):
     # No dropout, no augmentation, per-sample normalisation: 2 x 2 accumulated == one batch of 4.
     a = _train(table, tmp_path / "a", batch_size=4, epochs=1)

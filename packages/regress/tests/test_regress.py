@@ -205,7 +205,8 @@ def test_train_writes_the_run_report_with_the_age_figures(trained):
 
 
 def test_train_defaults_are_the_recipe_chosen_on_real_data():
-    """batch 2, 30 epochs, MSE: what the IXI-HH cross-validation picked (README, recipes.py)."""
+    """batch 2, 30 epochs, MSE, no early stopping: what the IXI-HH cross-validation trained
+    (README, benchmarks/accuracy/recipes.py)."""
     from click.testing import CliRunner
 
     from brainmri.regress.cli import main
@@ -213,5 +214,6 @@ def test_train_defaults_are_the_recipe_chosen_on_real_data():
     ctx = main.commands["train"].make_context("train", ["--dataset", "ixi", "--root", ".", "--out", "x"])
     assert (ctx.params["epochs"], ctx.params["batch_size"], ctx.params["loss"], ctx.params["arch"]) == (
         30, 2, "mse", "vt1")
+    assert ctx.params["patience"] == 0
     shown = CliRunner().invoke(main, ["train", "--help"]).output
     assert "--batch-size INTEGER" in shown and "[default: 2]" in shown and "[default: 30]" in shown

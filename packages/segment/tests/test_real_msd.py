@@ -40,6 +40,11 @@ def test_msd_training_beats_the_whole_crop_baseline_and_keeps_anterior_posterior
     assert config["pipeline"]["augment"]["flip_lr_prob"] > 0
     patch = config["task_config"]["patch_size"]
     assert all(p >= s for p, s in zip(patch, (35, 51, 35)))  # planned: a median crop is seen whole
+    # The rest of the crop schedule is planned (2 crops a step, 2 patches each, no early stopping);
+    # --epochs and --lr are kept and named as given.
+    assert (config["train"]["batch_size"], config["task_config"]["patches_per_scan"]) == (2, 2)
+    assert (config["train"]["epochs"], config["train"]["lr"], config["train"]["patience"]) == (8, 2e-3, 0)
+    assert "(--epochs, --lr given)" in config["plan"]["reasons"][-1]
     # ... and trained whole: the network's output covers it (an unpadded one saw its 4x16x4 centre)
     from brainmri.segment.task import TASK
 
@@ -85,6 +90,8 @@ def test_training_from_dlmuse_labels_on_full_heads_through_a_lookup(tmp_path):
     assert config["pipeline"]["augment"]["lr_label_pairs"] == [[1, 2]]  # a flip swaps left and right
     assert config["data"]["label_lookup"] == "48=left,47=right"
     assert config["pipeline"]["spacing"] == [2.0, 2.0, 2.0]  # planned: the data's own voxel size
+    # --patch-size 32 is not a whole head: the head schedule (4 heads a step, 4 patches each)
+    assert (config["train"]["batch_size"], config["task_config"]["patches_per_scan"]) == (4, 4)
     # A lookup with the sides swapped is refused in one line naming the label file.
     bad = _cli("train", "--dataset", "ixi", "--root", str(root), "--metadata", str(sheet),
                "--label-dir", str(root / "labels"), "--labels", "47=left,48=right", "--split-file", str(split),

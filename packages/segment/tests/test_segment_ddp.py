@@ -67,6 +67,7 @@ def test_segment_trains_under_torchrun_on_disjoint_shards_with_rank_0_writing(tm
     args = ["train", "--dataset", "adni", "--root", str(root), "--spacing", "4", "--patch-size", "32",
             "--inference-roi", "64", "--levels", "2", "--base-filters", "4", "--norm", "batch", "--epochs", "2",
             "--patches-per-scan", "2", "--no-augment", "--tta", "none", "--val", "0.34", "--patience", "0",
+            "--val-every", "1",
             "--device", "cpu", "--quiet"]
     pythonpath = os.pathsep.join(filter(None, [str(tmp_path), os.environ.get("PYTHONPATH")]))
     ddp, single = train_with_torchrun_and_single_process("record_patches", args, tmp_path, nproc=2, batch_size=1,

@@ -44,16 +44,23 @@ _TRAIN_OPTIONS = [
             "metadata": "IXI.xls or another sheet.",
             "arch": "vt1-unet: the reference 3D U-Net (see --padding); unet: smp-3d U-Net.",
             "spacing": "Grid voxel size in mm: X Y Z, or one value [the data's median].",
-            "batch_size": "Scans per step (x patches per scan).",
-            "patience": "Early stopping on val Dice (0: off).",
+            "epochs": "Passes over the training scans [planned: 12 for scans seen whole, such as MSD crops, "
+            "16 for label-centred patches of heads, on CPU; 50 on CUDA].",
+            "batch_size": "Scans per step (x patches per scan) [planned: 2 whole scans, 4 heads].",
+            "lr": "Peak learning rate of AdamW [planned: 0.002].",
+            "patience": "Early stopping on val Dice (0: off) [planned: 0].",
+            "val_every": "Validate (whole scans, val Dice) every N epochs and at the last [planned: 1 for scans "
+            "seen whole, 4 for heads, whose validation takes about as long as their training on CPU].",
             "augment": "All random augmentation.",
             "split_file": "Split JSON; default HarP's own (Labels_100 train, Labels_35 test).",
             "val": "Validation share carved from train.",
             "test": "Test share (msd only).",
         },
-        epochs=100,
-        batch_size=2,
-        patience=20,
+        epochs=None,
+        batch_size=None,
+        lr=None,
+        patience=None,
+        val_every=None,
     ),
     click.option(
         "--norm",
@@ -92,15 +99,21 @@ _TRAIN_OPTIONS = [
     shape_option(
         "--patch-size",
         "patch_size",
-        help="Network input patch in voxels: X Y Z, or one value [planned: the median scan, at most 64 on CPU, "
-        "128 on CUDA]; rounded up to a valid size.",
+        help="Network input patch in voxels: X Y Z, or one value [planned: the median scan, whole, when it fits "
+        "in 64 a side on CPU (128 on CUDA); else label-centred patches of 48 on CPU (128 on CUDA)]; rounded up "
+        "to a valid size.",
     ),
     triple_option(
         "--inference-roi",
         help="Sliding window for validation/evaluation/predict (default: the patch; for vt1-unet without "
         "InstanceNorm, whose values do not depend on it, windows fitted to each scan, at most 160^3).",
     ),
-    click.option("--patches-per-scan", type=int, default=2, show_default=True),
+    click.option(
+        "--patches-per-scan",
+        type=int,
+        default=None,
+        help="Patches from each scan an epoch [planned: 2 for scans seen whole, 4 for heads].",
+    ),
     click.option(
         "--foreground-fraction",
         type=float,
@@ -138,8 +151,10 @@ def train(**kw):
 
     Example: brainmri-segment train --dataset adni --root HarP/ --out runs/hippo. An epoch
     is one pass over the training scans; each gives --patches-per-scan patches, most centred
-    on a hippocampus voxel. The best checkpoint is chosen by whole-volume validation Dice;
-    at the end the val and test scans are segmented on their native grids (Dice, HD95).
+    on a hippocampus voxel. Patch, width and schedule not given are planned from the scans and
+    the device (printed as plan: lines, with the cross-validation behind them). The best
+    checkpoint is chosen by whole-volume validation Dice; at the end the val and test scans
+    are segmented on their native grids (Dice, HD95).
     """
     from brainmri.core.errors import BrainmriError
     from brainmri.core.training.distributed import is_main_process
@@ -163,6 +178,7 @@ def train(**kw):
             weight_decay=kw["weight_decay"],
             scheduler=kw["scheduler"],
             patience=kw["patience"],
+            val_every=kw["val_every"],
             accumulate=kw["accumulate"],
             amp=kw["amp"],
             seed=kw["seed"],

@@ -11,6 +11,7 @@ the run folder's life (start, resume, DDP, evaluation) is the core's :func:`run_
 from __future__ import annotations
 
 import os
+from dataclasses import replace
 from typing import Any
 
 import numpy as np
@@ -21,7 +22,7 @@ from brainmri.core.devices import resolve_device
 from brainmri.core.errors import BrainmriError, DatasetError
 from brainmri.core.training.distributed import launched_by_torchrun
 from brainmri.core.training.rundir import RunDir
-from brainmri.core.training.trainer import TrainConfig, Trainer
+from brainmri.core.training.trainer import PLANNABLE, TrainConfig, Trainer
 
 from .subjects import labelled_subjects
 from .task import TASK
@@ -119,9 +120,13 @@ def _abs(path) -> str | None:
     return None if path is None else os.path.abspath(path)
 
 
-def _plan(train_subjects, device, spacing, options: dict, model_options: dict, arch: str, progress: bool) -> dict:
-    """Patch, voxel size, width and padding from the training scans' fingerprint and the device (printed)."""
+def _plan(train_subjects, device, spacing, options: dict, model_options: dict, arch: str, progress: bool,
+          schedule: dict) -> dict:
+    """Patch, voxel size, width, padding and schedule from the training scans' fingerprint and the
+    device (printed); ``schedule`` holds the user's values of the schedule's fields (None: planned)."""
     from brainmri.core.training.planning import plan_from_subjects, plan_patch
+
+    from .schedule import plan_schedule
 
     def planner(fp, dev, **given):
         plan = plan_patch(fp, dev, **given)
@@ -129,6 +134,9 @@ def _plan(train_subjects, device, spacing, options: dict, model_options: dict, a
             plan["patch_size"], reason = _plan_padding(model_options, plan["patch_size"], plan["whole"])
             plan["padding"] = model_options["padding"]
             plan["reasons"].append(reason)
+        kind = "cuda" if resolve_device(dev).type == "cuda" else "cpu"
+        plan["schedule"], reason = plan_schedule(plan["whole"], kind, schedule)
+        plan["reasons"].append(reason)
         return plan
 
     width = model_options.get("base_filters") if arch == "vt1-unet" else 0
@@ -214,9 +222,11 @@ def train_segmentation(
             Patch size and U-Net width default to a plan from the data and the device
             (config.json ``plan``).
         train_config: Engine hyper-parameters (an epoch is one pass over the training scans,
-            ``patches_per_scan`` patches from each).
+            ``patches_per_scan`` patches from each); ``epochs``, ``batch_size``, ``lr`` and
+            ``patience`` left None, and all of them without a ``train_config``, come from the
+            cross-validated schedule (:mod:`brainmri.segment.schedule`).
         task_options: See :class:`~brainmri.segment.task.HippocampusTask` (``patch_size``,
-            ``loss``, ``class_weights``, ``tta``...).
+            ``loss``, ``class_weights``, ``tta``...; ``patches_per_scan`` None: planned).
         model_options: Architecture keyword arguments (``norm``, ``base_filters``, ``levels``;
             ``encoder``).
         augment: Overrides of :data:`DEFAULT_AUGMENT` (AugmentConfig fields).
@@ -240,7 +250,7 @@ def train_segmentation(
             raise BrainmriError("train needs --dataset and --root (or --resume RUN)")
         if arch not in TASK.architectures:
             raise BrainmriError(f"unknown architecture {arch!r}; use one of {', '.join(TASK.architectures)}")
-        train_config = config_in or TrainConfig(monitor="val_dice", monitor_mode="max")
+        train_config = config_in or TrainConfig(**dict.fromkeys(PLANNABLE), monitor="val_dice", monitor_mode="max")
         data = {"dataset": dataset, "root": os.path.abspath(root), "metadata": _abs(metadata),
                 "label_dir": _abs(label_dir), "label_lookup": None,
                 "split_file": _abs(split_file), "cache_dir": _abs(cache_dir)}
@@ -257,8 +267,11 @@ def train_segmentation(
         if not split.select(subjects, "train"):
             raise DatasetError(root, "the split leaves no training subject")
         model_options_ = dict(model_options or {})
-        plan = _plan(split.select(subjects, "train"), device, spacing, options, model_options_, arch, progress)
-        options["patch_size"] = plan["patch_size"]
+        given = {f: getattr(train_config, f) for f in PLANNABLE}
+        given["patches_per_scan"] = options.get("patches_per_scan")
+        plan = _plan(split.select(subjects, "train"), device, spacing, options, model_options_, arch, progress, given)
+        options.update(patch_size=plan["patch_size"], patches_per_scan=plan["schedule"]["patches_per_scan"])
+        train_config = replace(train_config, **{f: plan["schedule"][f] for f in PLANNABLE})
         try:
             task_config = TASK.prepare(options, split.select(subjects, "train"))
         except ValueError as exc:

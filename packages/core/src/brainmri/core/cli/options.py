@@ -264,6 +264,15 @@ def _train_option_table(datasets: Iterable[str], architectures: Iterable[str], d
             ("--patience",),
             {"type": int, "default": 10, "show_default": True, "help": "Early stopping (0: off)."},
         ),
+        "val_every": (
+            ("--val-every",),
+            {
+                "type": int,
+                "default": 1,
+                "show_default": True,
+                "help": "Validate every N epochs and at the last (the best checkpoint is among them).",
+            },
+        ),
         "accumulate": (
             ("--accumulate",),
             {"type": int, "default": 1, "show_default": True, "help": "Gradient accumulation steps."},

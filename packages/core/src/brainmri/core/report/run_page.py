@@ -67,17 +67,16 @@ def _learning_curves(log: list[dict], path: Path) -> Path | None:
 
     if not log:
         return None
-    epochs = [float(r["epoch"]) for r in log]
     fig = figure((10.0, 3.8))
     loss_ax, metric_ax = fig.subplots(1, 2)
-    for key in log[0]:
-        values = [r.get(key, "") for r in log]
-        if key in ("epoch", "best", "lr", "seconds", "samples_per_s", "loader_wait_s", "peak_mem_mb") or not all(
-            v not in ("", None) for v in values
-        ):
+    for key in dict.fromkeys(k for r in log for k in r):  # validation columns may start late (--val-every)
+        if key in ("epoch", "best", "lr", "seconds", "samples_per_s", "loader_wait_s", "peak_mem_mb"):
+            continue
+        points = [(float(r["epoch"]), float(r[key])) for r in log if r.get(key) not in ("", None)]
+        if not points:
             continue
         ax = loss_ax if key.endswith("loss") else metric_ax
-        ax.plot(epochs, [float(v) for v in values], marker="o", ms=3, label=key)
+        ax.plot(*zip(*points), marker="o", ms=3, label=key)
     loss_ax.set(xlabel="epoch", title="loss")
     metric_ax.set(xlabel="epoch", title="validation metrics")
     for ax in (loss_ax, metric_ax):

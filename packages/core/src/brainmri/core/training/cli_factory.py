@@ -78,7 +78,8 @@ def _train_command(task_name: str, task_options: Sequence[Callable], architectur
         try:
             config = TrainConfig(
                 epochs=kw["epochs"], batch_size=kw["batch_size"], lr=kw["lr"], weight_decay=kw["weight_decay"],
-                scheduler=kw["scheduler"], patience=kw["patience"], accumulate=kw["accumulate"], amp=kw["amp"],
+                scheduler=kw["scheduler"], patience=kw["patience"], val_every=kw["val_every"],
+                accumulate=kw["accumulate"], amp=kw["amp"],
                 seed=kw["seed"], augment=kw["augment"], num_workers=kw["num_workers"], monitor=kw["monitor"],
                 mri_artifacts=kw["mri_artifacts"])
         except ValueError as exc:

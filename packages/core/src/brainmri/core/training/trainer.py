@@ -29,10 +29,16 @@ from .inference import predict_records, records_loss
 from .logging import RunLogger
 from .rundir import RunDir
 
+#: TrainConfig fields a task may leave to its plan (None).
+PLANNABLE = ("epochs", "batch_size", "lr", "patience", "val_every")
+
 
 @dataclass
 class TrainConfig:
     """Hyper-parameters of the engine (saved in config.json under ``train``).
+
+    ``epochs``, ``batch_size``, ``lr``, ``patience`` and ``val_every`` may be None: left to a task that plans
+    them (``brainmri-segment``'s schedule); they must be set before a :class:`Trainer` uses them.
 
     Args:
         epochs: Maximum number of epochs.
@@ -40,7 +46,10 @@ class TrainConfig:
         lr: Peak learning rate of AdamW.
         weight_decay: AdamW weight decay.
         scheduler: ``cosine`` (to 0 over ``epochs``), ``plateau`` (halve on a stalled monitor) or ``none``.
-        patience: Early stopping after this many epochs without improvement (0: never).
+        patience: Early stopping after this many epochs without improvement (0: never), judged
+            at validated epochs.
+        val_every: Validate every this many epochs and at the last one (the best checkpoint
+            is chosen among validated epochs).
         accumulate: Micro-batches per optimiser step (gradient accumulation).
         amp: ``auto`` (bf16 autocast on CUDA only), ``bf16`` or ``off``.
         seed: Seed of initialisation, shuffling, augmentation and dropout.
@@ -54,12 +63,13 @@ class TrainConfig:
             artifact name -> probability; stored as the probabilities. None: off.
     """
 
-    epochs: int = 20
-    batch_size: int = 4
-    lr: float = 1e-3
+    epochs: int | None = 20
+    batch_size: int | None = 4
+    lr: float | None = 1e-3
     weight_decay: float = 1e-4
     scheduler: str = "cosine"
-    patience: int = 10
+    patience: int | None = 10
+    val_every: int | None = 1
     accumulate: int = 1
     amp: str = "auto"
     seed: int = 0
@@ -75,8 +85,12 @@ class TrainConfig:
         self.mri_artifacts = parse_artifacts(self.mri_artifacts)
         if self.scheduler not in ("cosine", "plateau", "none"):
             raise ValueError(f"scheduler must be cosine, plateau or none, got {self.scheduler!r}")
-        if self.epochs < 1 or self.batch_size < 1 or self.accumulate < 1:
-            raise ValueError("epochs, batch_size and accumulate must be at least 1")
+        if any(v is not None and v < 1 for v in (self.epochs, self.batch_size, self.accumulate, self.val_every)):
+            raise ValueError("epochs, batch_size, accumulate and val_every must be at least 1")
+
+    def unset(self) -> list[str]:
+        """Names of the fields left to a plan (None)."""
+        return [name for name in PLANNABLE if getattr(self, name) is None]
 
     def to_dict(self) -> dict[str, Any]:
         return asdict(self)
@@ -115,6 +129,8 @@ class Trainer:
                  progress: bool = True):
         from ..devices import resolve_device
 
+        if config.unset():
+            raise ValueError(f"train config leaves {', '.join(config.unset())} to a plan that did not run")
         self.task = task
         self.config = config
         self.task_config = task_config
@@ -205,9 +221,10 @@ class Trainer:
                 train_sampler.set_epoch(epoch)
                 row = {"epoch": epoch, "lr": self.optimizer.param_groups[0]["lr"]}
                 row.update(self._train_epoch(train_loader, epoch))
-                if val_loader is not None:
+                validated = val_loader is None or epoch % self.config.val_every == 0 or epoch == self.config.epochs
+                if val_loader is not None and validated:
                     row.update(self.validate(val_loader))
-                self._end_epoch(epoch, row, logger)
+                self._end_epoch(epoch, row, logger, validated)
             if not self.state["finished"]:
                 self.state["finished"] = True
                 if self.dist.is_main:
@@ -287,21 +304,24 @@ class Trainer:
             row.update({f"val_{k}": v for k, v in self.task.summary(metrics).items()})
         return row
 
-    def _end_epoch(self, epoch: int, row: dict, logger: RunLogger | None) -> None:
+    def _end_epoch(self, epoch: int, row: dict, logger: RunLogger | None, validated: bool = True) -> None:
+        """Best checkpoint, schedule, early stopping and the log row; an epoch that was not
+        validated (``val_every``) changes neither the best nor the plateau schedule."""
         value = row.get(self.monitor, float("nan"))
-        improved = math.isfinite(value) and (value < self.state["best"] if self.mode == "min" else
-                                             value > self.state["best"])
+        improved = validated and math.isfinite(value) and (value < self.state["best"] if self.mode == "min" else
+                                                           value > self.state["best"])
         if improved:
             self.state.update(best=float(value), best_epoch=epoch, bad_epochs=0)
-        else:
-            self.state["bad_epochs"] += 1
+        elif validated:
+            self.state["bad_epochs"] = epoch - self.state["best_epoch"]  # epochs since the best
         if isinstance(self.scheduler, torch.optim.lr_scheduler.ReduceLROnPlateau):
-            self.scheduler.step(value if math.isfinite(value) else self.state["best"])
+            if validated:
+                self.scheduler.step(value if math.isfinite(value) else self.state["best"])
         elif self.scheduler is not None:
             self.scheduler.step()
         self.state["epoch"] = epoch
         patience = self.config.patience
-        if epoch >= self.config.epochs or (patience and self.state["bad_epochs"] >= patience):
+        if epoch >= self.config.epochs or (validated and patience and self.state["bad_epochs"] >= patience):
             self.state["finished"] = True
         row["best"] = int(improved)
         if self.dist.is_main:

@@ -10,6 +10,7 @@ from __future__ import annotations
 import datetime
 import os
 from collections.abc import Callable, Sequence
+from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
@@ -128,6 +129,8 @@ def train(
         if dataset is None or root is None:
             raise BrainmriError("train needs --dataset and --root (or --resume RUN)")
         train_config = train_config or TrainConfig()
+        if train_config.unset():  # these tasks plan no schedule: the engine's defaults
+            train_config = replace(train_config, **{k: getattr(TrainConfig(), k) for k in train_config.unset()})
         arch = arch or task.default_arch
         if arch not in task.architectures:
             raise BrainmriError(f"unknown architecture {arch!r} for task {task.name}; use one of "
