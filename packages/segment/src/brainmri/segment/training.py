@@ -134,8 +134,7 @@ def _plan(train_subjects, device, spacing, options: dict, model_options: dict, a
             plan["patch_size"], reason = _plan_padding(model_options, plan["patch_size"], plan["whole"])
             plan["padding"] = model_options["padding"]
             plan["reasons"].append(reason)
-        kind = "cuda" if resolve_device(dev).type == "cuda" else "cpu"
-        plan["schedule"], reason = plan_schedule(plan["whole"], kind, schedule)
+        plan["schedule"], reason = plan_schedule(plan["whole"], plan["device"], schedule)
         plan["reasons"].append(reason)
         return plan
 
@@ -222,9 +221,9 @@ def train_segmentation(
             Patch size and U-Net width default to a plan from the data and the device
             (config.json ``plan``).
         train_config: Engine hyper-parameters (an epoch is one pass over the training scans,
-            ``patches_per_scan`` patches from each); ``epochs``, ``batch_size``, ``lr`` and
-            ``patience`` left None, and all of them without a ``train_config``, come from the
-            cross-validated schedule (:mod:`brainmri.segment.schedule`).
+            ``patches_per_scan`` patches from each); ``epochs``, ``batch_size``, ``lr``,
+            ``patience`` and ``val_every`` left None, and all of them without a ``train_config``,
+            come from the cross-validated schedule (:mod:`brainmri.segment.schedule`).
         task_options: See :class:`~brainmri.segment.task.HippocampusTask` (``patch_size``,
             ``loss``, ``class_weights``, ``tta``...; ``patches_per_scan`` None: planned).
         model_options: Architecture keyword arguments (``norm``, ``base_filters``, ``levels``;

@@ -145,8 +145,9 @@ def plan_patch(fp: Fingerprint, device="auto", *, spacing=None, patch=None, base
     (whole heads), and the U-Net width for that device.
 
     Returns:
-        ``{"spacing": (3,), "patch_size": [3], "base_filters": int, "whole": bool, "reasons": [str, ...]}``
-        (``whole``: the planned patch covers the median scan). Patch sizes are before the
+        ``{"spacing": (3,), "patch_size": [3], "base_filters": int, "whole": bool, "device": str,
+        "reasons": [str, ...]}`` (``whole``: the planned patch covers the median scan; ``device``:
+        ``cpu`` or ``cuda``, the kind planned for). Patch sizes are before the
         network's rounding to a valid size.
     """
     kind = _device_kind(device)
@@ -174,7 +175,7 @@ def plan_patch(fp: Fingerprint, device="auto", *, spacing=None, patch=None, base
         base_filters = BASE_FILTERS[kind]
         reasons.append(f"U-Net width {base_filters} for {kind.upper()}")
     return {"spacing": spacing, "patch_size": patch, "base_filters": int(base_filters), "whole": whole,
-            "reasons": reasons}
+            "device": kind, "reasons": reasons}
 
 
 def plan_from_subjects(subjects: Sequence, planner, device="auto", *, progress: bool = True, **given) -> dict:
