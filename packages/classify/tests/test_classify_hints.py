@@ -41,3 +41,6 @@ def test_train_defaults_are_the_recipe_of_the_cross_validated_figures():
     ctx = main.commands["train"].make_context("train", ["--dataset", "ixi", "--root", ".", "--out", "x"])
     chosen = {k: ctx.params[k] for k in ("arch", "epochs", "batch_size", "lr", "patience")}
     assert chosen == {"arch": "vt1", "epochs": 20, "batch_size": 8, "lr": 1e-3, "patience": 0}
+    from brainmri.classify.task import TASK  # the Python train() gets the same recipe
+
+    assert {k: chosen[k] for k in TASK.train_defaults} == dict(TASK.train_defaults) == {"batch_size": 8, "patience": 0}

@@ -91,6 +91,15 @@ def test_val_every_validates_every_nth_and_the_last_epoch_and_picks_the_best_amo
     assert last["finished"] and last["best_epoch"] == 2
 
 
+def test_train_without_a_config_uses_the_tasks_own_defaults(table, tmp_path, monkeypatch):
+    monkeypatch.setattr(TASK, "train_defaults", {"epochs": 1, "batch_size": 3, "patience": 0})
+    run = train(TASK, tmp_path / "run", dataset="table", root=table, arch="vt1", device="cpu", progress=False,
+                evaluate_after=False, **GRID)
+    config = json.loads((run.path / "config.json").read_text())["train"]
+    assert (config["epochs"], config["batch_size"], config["patience"], config["lr"]) == (1, 3, 0, 1e-3)
+    assert [int(r["epoch"]) for r in _log(run.path)] == [1]
+
+
 def test_gradient_accumulation_matches_the_larger_batch(table, tmp_path):
     # No dropout, no augmentation, per-sample normalisation: 2 x 2 accumulated == one batch of 4.
     a = _train(table, tmp_path / "a", batch_size=4, epochs=1)

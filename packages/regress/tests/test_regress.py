@@ -215,5 +215,8 @@ def test_train_defaults_are_the_recipe_chosen_on_real_data():
     assert (ctx.params["epochs"], ctx.params["batch_size"], ctx.params["loss"], ctx.params["arch"]) == (
         30, 2, "mse", "vt1")
     assert ctx.params["patience"] == 0
+    from brainmri.regress.task import TASK  # the Python train() gets the same recipe
+
+    assert all(ctx.params[k] == v for k, v in TASK.train_defaults.items()) and TASK.train_defaults["epochs"] == 30
     shown = CliRunner().invoke(main, ["train", "--help"]).output
     assert "--batch-size INTEGER" in shown and "[default: 2]" in shown and "[default: 30]" in shown

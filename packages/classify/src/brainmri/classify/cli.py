@@ -7,6 +7,7 @@ import click
 from brainmri.core.training.cli_factory import add_task_commands
 
 from ._version import __version__
+from .defaults import TRAIN_DEFAULTS
 
 
 @click.group(context_settings={"help_option_names": ["-h", "--help"]})
@@ -21,7 +22,5 @@ add_task_commands(
     task_options=[click.option("--threshold", type=float, default=0.5, show_default=True,
                                help="p(female) at or above which a scan is called female.")],
     default_arch="vt1",
-    # The cross-validated figures (README, benchmarks/accuracy) trained all 20 epochs: the loss
-    # of ~20 validation subjects is too noisy to stop on, and real heads leave chance late.
-    train_defaults={"patience": 0},
+    train_defaults=TRAIN_DEFAULTS,  # the cross-validated recipe (defaults.py)
 )

@@ -9,6 +9,8 @@ import torch.nn.functional as F
 from brainmri.core.metrics import classification_metrics
 from brainmri.core.tasks import Task
 
+from .defaults import TRAIN_DEFAULTS
+
 #: Words for the sex codes (DESIGN.md: class 0 male, 1 female).
 SEX_LABELS = {0: "male", 1: "female"}
 
@@ -24,6 +26,7 @@ class SexTask(Task):
     target = "sex"
     package = "brainmri-classify"
     default_arch = "vt1"
+    train_defaults = TRAIN_DEFAULTS
     monitor = ("val_loss", "min")
     demo = ("vt1", {}, 4)
 

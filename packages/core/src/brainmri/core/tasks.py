@@ -8,8 +8,10 @@ a package such as brainmri-explain works with whichever task packages are instal
 from __future__ import annotations
 
 import os
+from collections.abc import Mapping
 from importlib.metadata import entry_points
 from pathlib import Path
+from types import MappingProxyType
 from typing import TYPE_CHECKING, Any
 
 from .errors import BrainmriError
@@ -41,6 +43,8 @@ class Task:
         default_arch: ``--arch`` default.
         monitor: ``(metric, "min"|"max")`` picking the best checkpoint and early stopping.
         with_labels: Whether samples need label maps (segmentation).
+        train_defaults: TrainConfig values of the task's own (its ``train`` command's defaults;
+            the Python ``train`` uses them when given no TrainConfig).
         demo: ``(arch, task options, batch size)`` of the tasks demo
             (:func:`brainmri.core.training.demo.demo_tasks`); None: not in the demo.
     """
@@ -52,6 +56,7 @@ class Task:
     default_arch: str = "resnet3d"
     monitor: tuple[str, str] = ("val_loss", "min")
     with_labels: bool = False
+    train_defaults: Mapping[str, Any] = MappingProxyType({})
     demo: tuple[str, dict, int] | None = None
 
     # Data ---------------------------------------------------------------------------------

@@ -7,6 +7,7 @@ import click
 from brainmri.core.training.cli_factory import add_task_commands
 
 from ._version import __version__
+from .defaults import TRAIN_DEFAULTS
 
 
 @click.group(context_settings={"help_option_names": ["-h", "--help"]})
@@ -28,10 +29,5 @@ add_task_commands(
                           "many validation subjects to help; the fit is recorded either way)."),
     ],
     default_arch="vt1",
-    # Chosen on the real IXI-HH cross-validation (fold 1, 26 held-out subjects, vt1 at 4 mm, MSE):
-    # batch 2 / 30 epochs 9.15 y MAE, batch 4 / 30 epochs 9.6 y, batch 8 / 20 epochs 12.7 y. With
-    # ~100 training scans the network needs the optimiser steps of small batches. No early
-    # stopping: the cross-validated figures trained all 30 epochs, and the MAE of ~20
-    # validation subjects is too noisy to stop on (it stopped a run at epoch 18, 12.0 y).
-    train_defaults={"epochs": 30, "batch_size": 2, "patience": 0},
+    train_defaults=TRAIN_DEFAULTS,  # the cross-validated recipe (defaults.py)
 )

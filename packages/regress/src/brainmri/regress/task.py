@@ -10,6 +10,7 @@ from brainmri.core.metrics import mae, regression_metrics
 from brainmri.core.tasks import Task
 
 from .bias import apply_bias, fit_bias
+from .defaults import TRAIN_DEFAULTS
 from .losses import LOSSES, age_bins, expected_age, soft_label_loss
 
 
@@ -30,6 +31,7 @@ class AgeTask(Task):
     target = "age"
     package = "brainmri-regress"
     default_arch = "vt1"
+    train_defaults = TRAIN_DEFAULTS
     monitor = ("val_mae", "min")
     demo = ("vt1", {"loss": "mse"}, 2)
 

@@ -103,7 +103,8 @@ def train(
         arch: Architecture (default: the task's).
         preset: Pipeline preset (``default`` or ``vt1``).
         spacing, shape: Overrides of the preset's grid.
-        train_config: Engine hyper-parameters.
+        train_config: Engine hyper-parameters (default: the engine's, with the task's
+            ``train_defaults``, as its ``train`` command).
         task_options: Task options (``loss``, ``threshold``...), see ``Task.prepare``.
         model_options: Extra architecture keyword arguments (``dropout``, ``width``...).
         split_file: A split JSON (``brainmri-core split``); default: a seeded stratified split.
@@ -128,7 +129,7 @@ def train(
         nonlocal train_config, arch
         if dataset is None or root is None:
             raise BrainmriError("train needs --dataset and --root (or --resume RUN)")
-        train_config = train_config or TrainConfig()
+        train_config = train_config or TrainConfig(**task.train_defaults)
         if train_config.unset():  # these tasks plan no schedule: the engine's defaults
             train_config = replace(train_config, **{k: getattr(TrainConfig(), k) for k in train_config.unset()})
         arch = arch or task.default_arch
