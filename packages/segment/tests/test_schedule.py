@@ -55,6 +55,17 @@ def test_decathlon_crops_get_the_crop_schedule_and_heads_the_head_schedule():
     assert "IXI-HH" in plan["reasons"][-1]
 
 
+def test_a_given_patch_that_holds_the_crop_is_planned_as_the_crop_it_sees_whole():
+    """``--patch-size 40 56 40`` on MSD crops (the planned patch, given) trains as the planned one:
+    padded network and the crop schedule; a patch smaller than the crop is label-centred."""
+    crops = _msd_subjects()
+    given = _plan(crops, "cpu", None, {"patch_size": [40, 56, 40]}, {}, "vt1-unet", False, UNSET)
+    assert given["whole"] and given["padding"] == "same" and given["patch_size"] == [40, 56, 40]
+    assert (given["schedule"]["epochs"], given["schedule"]["val_every"]) == (12, 1)
+    small = _plan(crops, "cpu", None, {"patch_size": [24, 24, 24]}, {}, "vt1-unet", False, UNSET)
+    assert not small["whole"] and small["padding"] == "valid" and small["schedule"]["epochs"] == 16
+
+
 def test_given_values_are_kept_and_named_and_a_gpu_schedule_says_it_is_not_validated():
     given = {**UNSET, "epochs": 3, "lr": 0.01}
     plan = _plan(_msd_subjects(), "cpu", None, {}, {}, "vt1-unet", False, given)

@@ -158,10 +158,13 @@ def plan_patch(fp: Fingerprint, device="auto", *, spacing=None, patch=None, base
     else:
         spacing = tuple(float(s) for s in (spacing if isinstance(spacing, (list, tuple)) else (spacing,) * 3))
         reasons.append(f"voxel size {_fmt(spacing)} mm given")
-    whole = False
     if patch is not None:
         patch = [int(v) for v in (patch if isinstance(patch, (list, tuple)) else (patch,) * 3)]  # 52 or (52,)*3
-        reasons.append(f"patch {_fmt(patch)} given")
+        # a given patch that holds the median scan sees it whole, as a planned one would
+        median = [math.ceil(e / s - 1e-6) for e, s in zip(fp.extent_mm, spacing)]
+        whole = all(p >= v for p, v in zip(patch, median))
+        reasons.append(f"patch {_fmt(patch)} given" + (
+            f": it holds the median scan ({_fmt(median)} voxels) whole" if whole else ""))
     else:
         limit, head = PATCH_LIMIT[kind], HEAD_PATCH[kind]
         scan = [_round_up(e / s, 8) for e, s in zip(fp.extent_mm, spacing)]
