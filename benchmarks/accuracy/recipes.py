@@ -29,7 +29,9 @@ TASKS = {
     "dlmuse": {"kind": "segment", "data": _dlmuse, "classes": ("left", "right")},
 }
 
-_SEX = {"arch": "vt1", "train": {"epochs": 20, "batch_size": 8, "lr": 1e-3, "patience": 0}}
+# Sex: batch 2 beat batch 8 on the five folds' inner validation (loss 0.248 vs 0.353, balanced
+# accuracy 0.93 vs 0.88), in less time: the brainmri-classify train default.
+_SEX = {"arch": "vt1", "train": {"epochs": 20, "batch_size": 2, "lr": 1e-3, "patience": 0}}
 # Age: l1 stalled at the mean in the first epochs; batch 2 / 30 epochs beat batch 8 / 20 epochs
 # on fold 1 (9.15 y vs 12.7 y MAE): the brainmri-regress train defaults.
 _AGE = {"arch": "vt1", "task_options": {"loss": "mse"},
