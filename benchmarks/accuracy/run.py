@@ -110,7 +110,7 @@ def _train_fold(name: str, spec: dict, recipe: dict, data: Path, masks, split_fi
     return train(spec["task"], run, dataset="ixi", root=root, metadata=root / "IXI.xls",
                  mask_dir=masks if spec.get("brain") else None, arch=recipe["arch"], spacing=recipe.get("spacing"),
                  shape=recipe.get("shape"), train_config=TrainConfig(**tc), task_options=recipe.get("task_options"),
-                 split_file=split_file, device=device, progress=False)
+                 model_options=recipe.get("model_options"), split_file=split_file, device=device, progress=False)
 
 
 def _test_rows(run: Path) -> list[dict]:
