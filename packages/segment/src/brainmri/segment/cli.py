@@ -101,7 +101,7 @@ _TRAIN_OPTIONS = [
         "patch_size",
         help="Network input patch in voxels: X Y Z, or one value [planned: the median scan, whole, when it fits "
         "in 64 a side on CPU (128 on CUDA); else label-centred patches of 48 on CPU (128 on CUDA)]; rounded up "
-        "to a valid size.",
+        "to a valid size. A given patch that holds the median scan is planned as seen whole (padding, schedule).",
     ),
     triple_option(
         "--inference-roi",

@@ -146,7 +146,7 @@ def plan_patch(fp: Fingerprint, device="auto", *, spacing=None, patch=None, base
 
     Returns:
         ``{"spacing": (3,), "patch_size": [3], "base_filters": int, "whole": bool, "device": str,
-        "reasons": [str, ...]}`` (``whole``: the planned patch covers the median scan; ``device``:
+        "reasons": [str, ...]}`` (``whole``: the patch, planned or given, covers the median scan; ``device``:
         ``cpu`` or ``cuda``, the kind planned for). Patch sizes are before the
         network's rounding to a valid size.
     """
