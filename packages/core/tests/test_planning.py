@@ -84,9 +84,9 @@ def test_patch_plan_sees_a_decathlon_crop_whole_and_caps_a_full_head():
     assert plan_patch(slab, "cpu")["patch_size"] == [48, 48, 40]
     given = plan_patch(head, "cpu", patch=[32, 32, 32], base_filters=8)
     assert given["base_filters"] == 8 and not given["whole"]
-    # A given patch that holds the median crop (35x50x35 voxels: one more than the MSD median
-    # extent would not) sees it whole, so segment plans padding and schedule as for the planned
-    # one; a smaller given patch is a label-centred patch.
+    # A given patch that holds the median crop (35x50x35 voxels), exactly or with room, sees it
+    # whole, so segment plans padding and schedule as for the planned one; a patch one voxel short
+    # on any axis is a label-centred patch.
     crop = Fingerprint(10, (1.0, 1.0, 1.0), (35, 50, 35), (35.0, 50.0, 35.0))
     assert plan_patch(crop, "cpu", patch=[35, 50, 35])["whole"]
     assert plan_patch(crop, "cpu", patch=[40, 56, 40])["whole"]

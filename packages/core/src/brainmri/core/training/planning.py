@@ -161,7 +161,7 @@ def plan_patch(fp: Fingerprint, device="auto", *, spacing=None, patch=None, base
     if patch is not None:
         patch = [int(v) for v in (patch if isinstance(patch, (list, tuple)) else (patch,) * 3)]  # 52 or (52,)*3
         # a given patch that holds the median scan sees it whole, as a planned one would
-        median = [math.ceil(e / s - 1e-6) for e, s in zip(fp.extent_mm, spacing)]
+        median = [_round_up(e / s, 1) for e, s in zip(fp.extent_mm, spacing)]
         whole = all(p >= v for p, v in zip(patch, median))
         reasons.append(f"patch {_fmt(patch)} given" + (
             f": it holds the median scan ({_fmt(median)} voxels) whole" if whole else ""))
