@@ -62,6 +62,10 @@ def test_grid_plan_keeps_what_the_user_gave():
     assert plan["shape"] == (96, 96, 96)  # 256 mm / 3 mm = 85.3, up to a multiple of 16
     plan = plan_grid(fp, "cpu", spacing=(2.0, 2.0, 2.0), shape=(64, 64, 64))
     assert plan["shape"] == (64, 64, 64) and any("given" in r for r in plan["reasons"])
+    # One number, as train(spacing=6.0) takes it (the CLI expands it; this raised TypeError).
+    plan = plan_grid(fp, "cpu", spacing=6.0, shape=[48])
+    assert plan["spacing"] == (6.0, 6.0, 6.0) and plan["shape"] == (48, 48, 48)
+    assert plan_grid(fp, "cpu", spacing=6.0)["shape"] == (48, 48, 48)  # 256 / 6 = 42.7, up to 48
 
 
 def test_patch_plan_sees_a_decathlon_crop_whole_and_caps_a_full_head():
@@ -114,7 +118,6 @@ def test_plan_from_subjects_prints_its_reasons_and_keeps_the_fingerprint(tmp_pat
         "spacing": (1.5, 1.5, 1.5),
         "shape": (40, 48, 32),
         "extent_mm": (60.0, 72.0, 48.0),
-        "region": "field of view",
     }
     assert plan["patch_size"] == [40, 48, 32]  # 40x48x32 voxels seen whole (multiples of 8, under the CPU cap)
     lines = [ln for ln in capsys.readouterr().err.splitlines() if ln.startswith("plan: ")]
