@@ -101,11 +101,23 @@ def test_train_without_a_config_uses_the_tasks_own_defaults(table, tmp_path, mon
 
 
 def test_gradient_accumulation_matches_the_larger_batch(table, tmp_path):
-    # No dropout, no augmentation, per-sample normalisation: 2 x 2 accumulated == one batch of 4.
-    a = _train(table, tmp_path / "a", batch_size=4, epochs=1)
-    b = _train(table, tmp_path / "b", batch_size=2, accumulate=2, epochs=1)
-    assert_same_weights(_weights(a.last_checkpoint), _weights(b.last_checkpoint))
-    assert float(_log(a.path)[0]["val_loss"]) == pytest.approx(float(_log(b.path)[0]["val_loss"]), rel=1e-4)
+    # No dropout, no augmentation, per-sample normalisation: 2 x 2 accumulated == one batch of 4,
+    # up to float sums in another order. How close "up to" is depends on the CPU: on an AVX2-only
+    # machine Adam turned that rounding into 3e-4 on a third of conv1's weights (AVX-512: < 1e-5).
+    # So the yardstick is the run that ignores accumulation (batch 2, twice the steps): the
+    # accumulated run must sit 20 times closer to the batch of 4 than that one does, tensor by
+    # tensor (seen: 170 times closer or more), and so must its validation loss.
+    four = _train(table, tmp_path / "four", batch_size=4, epochs=1)
+    accumulated = _train(table, tmp_path / "accumulated", batch_size=2, accumulate=2, epochs=1)
+    two = _train(table, tmp_path / "two", batch_size=2, epochs=1)
+    wf, wa, w2 = (_weights(r.last_checkpoint) for r in (four, accumulated, two))
+    assert wf.keys() == wa.keys() == w2.keys()
+    for key in wf:
+        if key.startswith("conv") and key.endswith("bias"):  # pure rounding noise that an instance norm cancels
+            continue
+        assert (wf[key] - wa[key]).norm() <= 0.05 * (wf[key] - w2[key]).norm(), key
+    vf, va, v2 = (float(_log(r.path)[0]["val_loss"]) for r in (four, accumulated, two))
+    assert abs(vf - va) <= 0.05 * abs(vf - v2), (vf, va, v2)
 
 
 def assert_same_weights(wa: dict, wb: dict, atol: float = 1e-5) -> None:
