@@ -103,7 +103,7 @@ def test_train_without_a_config_uses_the_tasks_own_defaults(table, tmp_path, mon
 def test_gradient_accumulation_matches_the_larger_batch(table, tmp_path):
     # No dropout, no augmentation, per-sample normalisation: 2 x 2 accumulated == one batch of 4,
     # up to float sums in another order. How close "up to" is depends on the CPU: on an AVX2-only
-    # machine Adam turned that rounding into 3e-4 on a third of conv1's weights (AVX-512: < 1e-5).
+    # machine Adam turned that rounding into 3e-4 on a third of conv1's weights (earlier machines: < 1e-5).
     # So the yardstick is the run that ignores accumulation (batch 2, twice the steps): the
     # accumulated run must sit 20 times closer to the batch of 4 than that one does, tensor by
     # tensor (seen: 170 times closer or more), and so must its validation loss.
