@@ -44,7 +44,7 @@ PUBLIC_API = (
 
 
 def _pytest(session: nox.Session, package: str) -> None:
-    args = session.posargs or ["-q", "-ra"]
+    args = session.posargs or ["-q", "-ra", "--durations=8"]  # the slowest tests, to keep CI short
     session.run("pytest", f"packages/{package}/tests", "-p", "no:cacheprovider", *args)
 
 
