@@ -45,6 +45,10 @@ class Task:
         with_labels: Whether samples need label maps (segmentation).
         train_defaults: TrainConfig values of the task's own (its ``train`` command's defaults;
             the Python ``train`` uses them when given no TrainConfig).
+        augment: Changes to the ``default`` preset's augmentation that the task's cross-validation
+            chose (``{"scale": 0.0}``); ``train`` applies them and prints ``augment_reason``. A
+            preset such as vt1 keeps its own augmentation.
+        augment_reason: Why, for the run log and config.json's ``plan``.
         demo: ``(arch, task options, batch size)`` of the tasks demo
             (:func:`brainmri.core.training.demo.demo_tasks`); None: not in the demo.
     """
@@ -57,6 +61,8 @@ class Task:
     monitor: tuple[str, str] = ("val_loss", "min")
     with_labels: bool = False
     train_defaults: Mapping[str, Any] = MappingProxyType({})
+    augment: Mapping[str, Any] = MappingProxyType({})
+    augment_reason: str = ""
     demo: tuple[str, dict, int] | None = None
 
     # Data ---------------------------------------------------------------------------------

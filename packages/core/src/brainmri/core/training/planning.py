@@ -190,16 +190,21 @@ def plan_from_subjects(subjects: Sequence, planner, device="auto", *, progress: 
     Returns:
         The plan with its ``fingerprint``: what ``train`` stores in config.json ``plan``.
     """
+    fp = fingerprint([s.image for s in subjects])
+    plan = planner(fp, device, **given)
+    say_plan(plan["reasons"], progress)
+    return {**plan, "fingerprint": fp.to_dict()}
+
+
+def say_plan(reasons: Sequence[str], progress: bool = True) -> None:
+    """Print ``reasons`` as ``plan:`` lines on stderr (main process only)."""
     import sys
 
     from .distributed import is_main_process
 
-    fp = fingerprint([s.image for s in subjects])
-    plan = planner(fp, device, **given)
     if progress and is_main_process():
-        for reason in plan["reasons"]:
+        for reason in reasons:
             print(f"plan: {reason}", file=sys.stderr)
-    return {**plan, "fingerprint": fp.to_dict()}
 
 
 def _fmt(values) -> str:

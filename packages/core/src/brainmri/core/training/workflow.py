@@ -15,7 +15,7 @@ from pathlib import Path
 from typing import Any
 
 from ..errors import BrainmriError, DatasetError
-from .planning import plan_from_subjects, plan_grid
+from .planning import plan_from_subjects, plan_grid, say_plan
 from .rundir import RunDir
 from .trainer import TrainConfig
 
@@ -119,7 +119,6 @@ def train(
     Returns:
         The :class:`RunDir`.
     """
-    from ..pipeline import PipelineConfig
     from ..splits import Split, default_split
     from ..tasks import get_task
 
@@ -146,7 +145,8 @@ def train(
             overrides.update(spacing=plan["spacing"], shape=plan["shape"])
         if mask_dir is not None:
             overrides["apply_mask"] = True
-        pipeline = PipelineConfig.preset(preset, **overrides)
+        pipeline, reasons = task_pipeline(task, preset, **overrides)
+        say_plan(reasons, progress)
         split = Split.load(split_file) if split_file else default_split(subjects, val, test, train_config.seed)
         train_subjects = split.select(subjects, "train")
         if not train_subjects:
@@ -159,7 +159,7 @@ def train(
                         "options": {**task.model_options(arch, task_config), **(model_options or {})}}
         config = run_config(task, arch, model_config, pipeline, preset, train_config, task_config, data)
         if plan is not None:
-            config["plan"] = plan
+            config["plan"] = {**plan, "reasons": plan["reasons"] + reasons}
         return config, split, subjects
 
     def evaluate_run(path, dev):
@@ -167,6 +167,21 @@ def train(
 
     return run_training(task, out, new_run, lambda data: _subjects(task, data), resume=resume, device=device,
                         progress=progress, evaluate_run=evaluate_run if evaluate_after else None)
+
+
+def task_pipeline(task, preset: str, **overrides):
+    """The preset's pipeline with ``overrides``; for the ``default`` preset, with the task's own
+    augmentation (:attr:`~brainmri.core.tasks.Task.augment`).
+
+    Returns:
+        ``(PipelineConfig, reasons)``: the reasons are the task's, for the run log and ``plan``.
+    """
+    from ..pipeline import PipelineConfig
+
+    pipeline = PipelineConfig.preset(preset, **overrides)
+    if preset != "default" or not task.augment:
+        return pipeline, []
+    return replace(pipeline, augment=replace(pipeline.augment, **task.augment)), [task.augment_reason]
 
 
 def run_config(task, arch: str, model_config: dict, pipeline, preset: str, train_config: TrainConfig,
