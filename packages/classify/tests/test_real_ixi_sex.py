@@ -23,6 +23,8 @@ def test_sex_from_real_full_heads_beats_chance_on_a_held_out_fold(tmp_path):
     config = json.loads((run / "config.json").read_text())
     assert config["arch"] == "vt1"  # the default chosen by cross-validation
     assert config["pipeline"]["shape"] == [32, 48, 48]  # planned: 180 x 240 x 240 mm heads at 6 mm
+    assert config["pipeline"]["augment"]["scale"] == 0.0  # size is a sex cue: the task's own augmentation
+    assert "sex cues" in config["plan"]["reasons"][-1]  # recorded with the grid's reasons
     test = json.loads((run / "metrics.json").read_text())["test"]
     assert test["n"] == 26
     assert test["roc_auc"]["value"] > 0.75
