@@ -118,6 +118,7 @@ def test_plan_from_subjects_prints_its_reasons_and_keeps_the_fingerprint(tmp_pat
         "spacing": (1.5, 1.5, 1.5),
         "shape": (40, 48, 32),
         "extent_mm": (60.0, 72.0, 48.0),
+        "region": "field of view",
     }
     assert plan["patch_size"] == [40, 48, 32]  # 40x48x32 voxels seen whole (multiples of 8, under the CPU cap)
     lines = [ln for ln in capsys.readouterr().err.splitlines() if ln.startswith("plan: ")]

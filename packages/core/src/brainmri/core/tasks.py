@@ -49,6 +49,11 @@ class Task:
             chose (``{"scale": 0.0}``); ``train`` applies them and prints ``augment_reason``. A
             preset such as vt1 keeps its own augmentation.
         augment_reason: Why, for the run log and config.json's ``plan``.
+        brain_grid: Brain-only input (``--mask-dir``) gets a grid planned on the brain masks and
+            centred on each mask's bounding box (``centre="mask_box"``), where the task's
+            cross-validation chose it; otherwise the head's field of view is planned, as for
+            full heads. ``train`` prints ``brain_grid_reason``. Default preset only.
+        brain_grid_reason: Why, for the run log and config.json's ``plan``.
         demo: ``(arch, task options, batch size)`` of the tasks demo
             (:func:`brainmri.core.training.demo.demo_tasks`); None: not in the demo.
     """
@@ -63,6 +68,8 @@ class Task:
     train_defaults: Mapping[str, Any] = MappingProxyType({})
     augment: Mapping[str, Any] = MappingProxyType({})
     augment_reason: str = ""
+    brain_grid: bool = False
+    brain_grid_reason: str = ""
     demo: tuple[str, dict, int] | None = None
 
     # Data ---------------------------------------------------------------------------------

@@ -8,6 +8,9 @@ from typing import Any
 from ..geometry import CENTRE_CONVENTIONS, as_triple
 from ..resample import MODES
 
+#: Where a grid is centred: the scan's voxel grid, the brain mask's centroid or its bounding box.
+CENTRES = ("scan", "mask", "mask_box")
+
 
 @dataclass(frozen=True)
 class AugmentConfig:
@@ -49,7 +52,8 @@ class PipelineConfig:
         shape: Target grid shape ``(X, Y, Z)``.
         interpolation: Image interpolation: ``linear`` or ``cubic`` (B-spline, as scipy order 3).
         label_interpolation: ``nearest`` or ``linear`` (one-hot, then argmax).
-        centre: ``scan`` (centre of the scan's voxel grid) or ``mask`` (brain-mask centroid).
+        centre: ``scan`` (centre of the scan's voxel grid), ``mask`` (brain-mask centroid) or
+            ``mask_box`` (centre of the brain mask's bounding box).
         centre_convention: ``geometric`` or ``half_shape`` (see :mod:`brainmri.core.geometry`).
         apply_mask: Multiply the scan by its brain mask before resampling (brain-only input).
         zscore_region: Voxels whose mean/std normalise the image: ``foreground`` (above the
@@ -80,7 +84,7 @@ class PipelineConfig:
         checks = {
             "interpolation": (self.interpolation, ("linear", "cubic")),
             "label_interpolation": (self.label_interpolation, ("nearest", "linear")),
-            "centre": (self.centre, ("scan", "mask")),
+            "centre": (self.centre, CENTRES),
             "centre_convention": (self.centre_convention, CENTRE_CONVENTIONS),
             "zscore_region": (self.zscore_region, ("foreground", "nonzero", "mask", "all")),
         }
@@ -94,7 +98,7 @@ class PipelineConfig:
     @property
     def needs_mask(self) -> bool:
         """Whether each sample must come with a brain mask."""
-        return self.apply_mask or self.centre == "mask" or self.zscore_region == "mask"
+        return self.apply_mask or self.centre != "scan" or self.zscore_region == "mask"
 
     def to_dict(self) -> dict[str, Any]:
         """JSON-able dict (tuples become lists)."""

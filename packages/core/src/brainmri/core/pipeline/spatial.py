@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from ..geometry import flip_x_about, mask_centroid_world, ras_grid_affine, similarity_about
+from ..geometry import flip_x_about, mask_box_centre_world, mask_centroid_world, ras_grid_affine, similarity_about
 from ..volume import Volume
 from .batch import Sample
 from .config import PipelineConfig
@@ -12,10 +12,11 @@ from .config import PipelineConfig
 
 def centre_world(sample: Sample, config: PipelineConfig) -> np.ndarray:
     """World point (mm) the target grid is centred on for this sample."""
-    if config.centre == "mask":
+    if config.centre != "scan":
         if sample.mask is None:
-            raise ValueError("centre='mask' needs a brain mask for every sample")
-        return mask_centroid_world(sample.mask, sample.affine)
+            raise ValueError(f"centre={config.centre!r} needs a brain mask for every sample")
+        at = mask_centroid_world if config.centre == "mask" else mask_box_centre_world
+        return at(sample.mask, sample.affine)
     from ..geometry import volume_centre_world
 
     return volume_centre_world(Volume(sample.data, sample.affine), config.centre_convention)

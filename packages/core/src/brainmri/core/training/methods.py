@@ -16,6 +16,7 @@ from .modelcard import (
 from .references import ARCHITECTURES, DATASETS, REFERENCES, cited
 
 _INTERPOLATION = {"linear": "trilinear", "cubic": "cubic B-spline"}
+_CENTRE = {"scan": "scan", "mask": "brain mask's centroid", "mask_box": "brain mask's bounding box"}
 #: Metrics a methods paragraph reports first (the rest stay in the model card).
 _HEADLINE = ("balanced_accuracy", "roc_auc", "accuracy", "mae", "pearson_r", "dice", "hd95")
 _REGION = {
@@ -124,7 +125,7 @@ def methods_text(facts: RunFacts) -> str:
             "a sliding window and mapped back onto their own grid. Images were "
         )
     else:
-        centre = "brain mask" if pipeline.get("centre") == "mask" else "scan"
+        centre = _CENTRE.get(pipeline.get("centre"), "scan")
         grid = (
             f"Each scan was resampled once, with {interpolation} interpolation, onto a "
             f"{_mm(pipeline.get('spacing'))} mm grid of {shape} voxels in RAS orientation centred on the "
@@ -225,7 +226,7 @@ def model_card(facts: RunFacts) -> str:
         "## Preprocessing",
         "",
         f"- One resample to {_mm(pipeline.get('spacing'))} mm, grid {pipeline.get('shape')}, "
-        f"{pipeline.get('interpolation')} interpolation, centred on the {pipeline.get('centre')}; "
+        f"{pipeline.get('interpolation')} interpolation, centred on the {_CENTRE.get(pipeline.get('centre'), 'scan')}; "
         f"z-score over `{pipeline.get('zscore_region')}`, clip percentiles {pipeline.get('clip_percentiles')}"
         f"; brain only: {'yes' if pipeline.get('apply_mask') else 'no'}"
         + (f" (masks from {facts.mask_tool})" if facts.mask_tool else "")

@@ -140,12 +140,18 @@ def train(
         subjects = _subjects(task, data)
         overrides = {k: v for k, v in (("spacing", spacing), ("shape", shape)) if v is not None}
         plan = None
+        on_brain = mask_dir is not None and task.brain_grid and preset == "default"
         if preset == "default" and len(overrides) < 2:  # a preset such as vt1 keeps its own grid
-            plan = plan_from_subjects(subjects, plan_grid, device, progress=progress, spacing=spacing, shape=shape)
+            plan = plan_from_subjects(subjects, plan_grid, device, progress=progress, brain=on_brain,
+                                      spacing=spacing, shape=shape)
             overrides.update(spacing=plan["spacing"], shape=plan["shape"])
         if mask_dir is not None:
             overrides["apply_mask"] = True
+        if on_brain:
+            overrides["centre"] = "mask_box"
         pipeline, reasons = task_pipeline(task, preset, **overrides)
+        if on_brain:
+            reasons.append(task.brain_grid_reason)
         say_plan(reasons, progress)
         split = Split.load(split_file) if split_file else default_split(subjects, val, test, train_config.seed)
         train_subjects = split.select(subjects, "train")
