@@ -76,6 +76,13 @@ def test_bias_correction_is_fitted_on_val_and_applied_by_predict(trained, table,
     assert float(row["brain_age_gap"]) == pytest.approx(float(row["pred_age"]) - 50.0, abs=1e-3)
 
 
+def test_brain_only_age_trains_on_a_grid_centred_on_each_brain(trained):
+    """The age task's cross-validated choice (``AgeTask.brain_grid``): brain-only input is centred on
+    each brain mask's bounding box, not on the scan (full heads keep the scan's centre)."""
+    config = json.loads((trained / "config.json").read_text())
+    assert config["pipeline"]["centre"] == "mask_box" and config["pipeline"]["apply_mask"]
+
+
 def test_brain_only_run_refuses_a_scan_without_a_mask(trained, table):
     image = table.parent / "images" / "sub-003_T1w.nii.gz"
     result = _cli("predict", str(trained), str(image), "--device", "cpu")

@@ -10,7 +10,7 @@ from brainmri.core.metrics import mae, regression_metrics
 from brainmri.core.tasks import Task
 
 from .bias import apply_bias, fit_bias
-from .defaults import TRAIN_DEFAULTS
+from .defaults import BRAIN_GRID_REASON, TRAIN_DEFAULTS
 from .losses import LOSSES, age_bins, expected_age, soft_label_loss
 
 
@@ -32,6 +32,8 @@ class AgeTask(Task):
     package = "brainmri-regress"
     default_arch = "vt1"
     train_defaults = TRAIN_DEFAULTS
+    brain_grid = True
+    brain_grid_reason = BRAIN_GRID_REASON
     monitor = ("val_mae", "min")
     demo = ("vt1", {"loss": "mse"}, 2)
 
