@@ -81,7 +81,7 @@ def test_explain_target_is_the_age_or_the_expected_age_over_the_bins():
     p = np.exp([0.0, 1.0, 2.0]) / np.exp([0.0, 1.0, 2.0]).sum()
     value = reduce(logits)
     assert "expected" in label and value.shape == (1,)
-    assert float(value[0]) == pytest.approx(float(p @ np.array(bins)), rel=1e-6)
+    assert float(value[0].detach()) == pytest.approx(float(p @ np.array(bins)), rel=1e-6)
     value.sum().backward()  # differentiable: Grad-CAM needs its gradient
     assert logits.grad is not None and torch.isfinite(logits.grad).all()
     label, reduce = AgeTask().explain_target(torch.tensor([[0.7]]), {"loss": "l1", "age_mean": 50.0, "age_std": 10.0})
