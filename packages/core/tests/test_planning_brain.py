@@ -10,6 +10,7 @@ import numpy as np
 import pytest
 
 from brainmri.core import load_volume
+from brainmri.core.errors import ScanError
 from brainmri.core.geometry import mask_box_centre_world
 from brainmri.core.pipeline import Pipeline, PipelineConfig, Sample
 from brainmri.core.synth.table import write_phantom_table
@@ -59,7 +60,7 @@ def test_brain_masks_plan_a_3_mm_grid_where_the_heads_take_4_mm(tmp_path):
     assert "the median brain mask's bounding box plus 5 mm a side (142x190x144 mm)" in brain["reasons"][0]
     head = plan_grid(fingerprint(masks), "cpu")  # the same files' 180x240x240 mm field of view
     assert head["spacing"] == (4.0, 4.0, 4.0) and head["shape"] == (48, 64, 64)
-    with pytest.raises(ValueError, match="empty"):
+    with pytest.raises(ScanError, match=r"empty\.nii\.gz: the brain mask is empty"):
         brain_fingerprint([write_nifti(tmp_path / "empty.nii.gz", np.zeros((8, 8, 8), np.uint8), PSR_2MM)])
 
 
@@ -148,3 +149,18 @@ def test_a_task_that_chose_it_trains_brain_only_input_on_the_brain_and_the_other
     )
     assert full["pipeline"]["centre"] == "scan" and not full["pipeline"]["apply_mask"]
     assert full["pipeline"]["shape"] == head["pipeline"]["shape"]
+
+
+def test_an_empty_brain_mask_is_one_error_naming_the_scan(tmp_path):
+    """An empty mask among brain-only input: the planner's fingerprint and the grid's centring
+    each stop with a ScanError naming the file (one line from the CLI), never a traceback."""
+    table = write_phantom_table(tmp_path / "data", n=4, seed=3, spacing=6.0)
+    mask = sorted((tmp_path / "data" / "masks").glob("*"))[0]
+    img = nib.load(str(mask))
+    nib.save(nib.Nifti1Image(np.zeros(img.shape, np.uint8), img.affine), str(mask))
+    with pytest.raises(ScanError, match=rf"{mask.name}: the brain mask is empty"):
+        _train_planned(table, tmp_path / "planned", _BrainGridTask())
+    scan = tmp_path / "scan.nii.gz"
+    with pytest.raises(ScanError, match=r"scan\.nii\.gz: its brain mask is empty"):
+        config = PipelineConfig.preset("default", spacing=6.0, shape=16, centre="mask_box", apply_mask=True)
+        Pipeline(config)([Sample(np.ones((8, 8, 8)), np.eye(4), mask=np.zeros((8, 8, 8)), meta={"path": scan})])

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import numpy as np
 
+from ..errors import ScanError
 from ..geometry import flip_x_about, mask_box_centre_world, mask_centroid_world, ras_grid_affine, similarity_about
 from ..volume import Volume
 from .batch import Sample
@@ -15,6 +16,8 @@ def centre_world(sample: Sample, config: PipelineConfig) -> np.ndarray:
     if config.centre != "scan":
         if sample.mask is None:
             raise ValueError(f"centre={config.centre!r} needs a brain mask for every sample")
+        if not np.any(sample.mask):
+            raise ScanError(sample.meta.get("path"), f"its brain mask is empty (centre={config.centre!r})")
         at = mask_centroid_world if config.centre == "mask" else mask_box_centre_world
         return at(sample.mask, sample.affine)
     from ..geometry import volume_centre_world

@@ -15,6 +15,7 @@ from dataclasses import asdict, dataclass
 
 import numpy as np
 
+from ..errors import ScanError
 from ..geometry import as_triple
 
 #: Voxels of one whole-head input a device handles at a useful speed: on 2 CPU cores a
@@ -101,7 +102,8 @@ def brain_fingerprint(masks: Sequence, margin_mm: float = BRAIN_MARGIN_MM,
     plus ``margin_mm`` on each side, in world axes. Reads the masks' voxels.
 
     Raises:
-        ValueError: No mask given, or an empty one.
+        ValueError: No mask given.
+        ScanError: An empty mask (the message names the file).
     """
     import nibabel as nib
 
@@ -113,7 +115,7 @@ def brain_fingerprint(masks: Sequence, margin_mm: float = BRAIN_MARGIN_MM,
         img = nib.load(str(path))
         idx = np.argwhere(np.asanyarray(img.dataobj) > 0)
         if idx.size == 0:
-            raise ValueError(f"{path}: the brain mask is empty")
+            raise ScanError(path, "the brain mask is empty")
         size, order = _world_axes(img.affine)
         spacings.append(size[order])
         shapes.append((idx.max(axis=0) - idx.min(axis=0) + 1).astype(np.float64)[order])
