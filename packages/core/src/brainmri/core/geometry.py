@@ -62,16 +62,25 @@ def mask_centroid_world(mask: np.ndarray, affine: np.ndarray) -> np.ndarray:
     return affine[:3, :3] @ centre + affine[:3, 3]
 
 
+def mask_box(mask: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Voxel indices of the first and last non-zero voxel of ``mask`` along each axis (inclusive).
+
+    Raises:
+        ValueError: The mask is empty.
+    """
+    idx = np.argwhere(np.asarray(mask) > 0)
+    if idx.size == 0:
+        raise ValueError("mask is empty")
+    return idx.min(axis=0), idx.max(axis=0)
+
+
 def mask_box_centre_world(mask: np.ndarray, affine: np.ndarray) -> np.ndarray:
     """World centre (mm) of the bounding box of the non-zero voxels of ``mask``, ``(3,)``.
 
     Unlike the centroid, it leaves equal room on both sides of the mask along every voxel axis
     (a brain's centroid lies up to ~8 mm from the middle of its extent)."""
-    idx = np.argwhere(np.asarray(mask) > 0)
-    if idx.size == 0:
-        raise ValueError("mask is empty")
-    centre = (idx.min(axis=0) + idx.max(axis=0)) / 2.0
-    return affine[:3, :3] @ centre + affine[:3, 3]
+    lo, hi = mask_box(mask)
+    return affine[:3, :3] @ ((lo + hi) / 2.0) + affine[:3, 3]
 
 
 def ras_grid_affine(spacing, shape, centre_world, convention: str = "geometric") -> np.ndarray:

@@ -16,10 +16,11 @@ def centre_world(sample: Sample, config: PipelineConfig) -> np.ndarray:
     if config.centre != "scan":
         if sample.mask is None:
             raise ValueError(f"centre={config.centre!r} needs a brain mask for every sample")
-        if not np.any(sample.mask):
-            raise ScanError(sample.meta.get("path"), f"its brain mask is empty (centre={config.centre!r})")
         at = mask_centroid_world if config.centre == "mask" else mask_box_centre_world
-        return at(sample.mask, sample.affine)
+        try:
+            return at(sample.mask, sample.affine)
+        except ValueError:  # the only one they raise: an empty mask
+            raise ScanError(sample.meta.get("path"), f"its brain mask is empty (centre={config.centre!r})") from None
     from ..geometry import volume_centre_world
 
     return volume_centre_world(Volume(sample.data, sample.affine), config.centre_convention)

@@ -16,7 +16,7 @@ from dataclasses import asdict, dataclass
 import numpy as np
 
 from ..errors import ScanError
-from ..geometry import as_triple
+from ..geometry import as_triple, mask_box
 
 #: Voxels of one whole-head input a device handles at a useful speed: on 2 CPU cores a
 #: 64x64x48 grid trains the four-block CNN at ~10 s per 100 scans; a GPU takes the
@@ -113,12 +113,13 @@ def brain_fingerprint(masks: Sequence, margin_mm: float = BRAIN_MARGIN_MM,
     spacings, shapes = [], []
     for path in list(masks)[::step]:
         img = nib.load(str(path))
-        idx = np.argwhere(np.asanyarray(img.dataobj) > 0)
-        if idx.size == 0:
-            raise ScanError(path, "the brain mask is empty")
+        try:
+            lo, hi = mask_box(np.asanyarray(img.dataobj))
+        except ValueError:
+            raise ScanError(path, "the brain mask is empty") from None
         size, order = _world_axes(img.affine)
         spacings.append(size[order])
-        shapes.append((idx.max(axis=0) - idx.min(axis=0) + 1).astype(np.float64)[order])
+        shapes.append((hi - lo + 1).astype(np.float64)[order])
     spacing = np.median(spacings, axis=0)
     box = np.median(np.asarray(spacings) * np.asarray(shapes), axis=0)
     return Fingerprint(len(spacings), tuple(round(float(v), 3) for v in spacing),
