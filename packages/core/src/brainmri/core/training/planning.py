@@ -78,22 +78,7 @@ def fingerprint(images: Sequence, max_scans: int = FINGERPRINT_SCANS) -> Fingerp
     Raises:
         ValueError: No image given.
     """
-    import nibabel as nib
-
-    if not images:
-        raise ValueError("no image to fingerprint")
-    step = max(1, math.ceil(len(images) / max_scans))
-    spacings, shapes = [], []
-    for path in list(images)[::step]:
-        img = nib.load(str(path))
-        size, order = _world_axes(img.affine)
-        spacings.append(size[order])
-        shapes.append(np.asarray(img.shape[:3], dtype=np.float64)[order])
-    spacing = np.median(spacings, axis=0)
-    shape = np.median(shapes, axis=0)
-    extent = np.median(np.asarray(spacings) * np.asarray(shapes), axis=0)
-    return Fingerprint(len(spacings), tuple(round(float(v), 3) for v in spacing),
-                       tuple(int(round(v)) for v in shape), tuple(round(float(v), 1) for v in extent))
+    return _median_fingerprint(images, "image", lambda img, path: np.asarray(img.shape[:3]), max_scans)
 
 
 def brain_fingerprint(masks: Sequence, margin_mm: float = BRAIN_MARGIN_MM,
@@ -105,27 +90,39 @@ def brain_fingerprint(masks: Sequence, margin_mm: float = BRAIN_MARGIN_MM,
         ValueError: No mask given.
         ScanError: An empty mask (the message names the file).
     """
-    import nibabel as nib
 
-    if not masks:
-        raise ValueError("no brain mask to fingerprint")
-    step = max(1, math.ceil(len(masks) / max_scans))
-    spacings, shapes = [], []
-    for path in list(masks)[::step]:
-        img = nib.load(str(path))
+    def box(img, path):
         try:
             lo, hi = mask_box(np.asanyarray(img.dataobj))
         except ValueError:
             raise ScanError(path, "the brain mask is empty") from None
+        return hi - lo + 1
+
+    return _median_fingerprint(masks, "brain mask", box, max_scans, margin_mm,
+                               f"brain mask's bounding box plus {margin_mm:g} mm a side")
+
+
+def _median_fingerprint(paths: Sequence, what: str, voxels, max_scans: int, margin_mm: float = 0.0,
+                        region: str = "field of view") -> Fingerprint:
+    """Medians over (a sample of at most ``max_scans`` of) ``paths``: voxel size, ``voxels(img, path)``
+    (voxels per voxel axis) and their extent in mm plus ``margin_mm`` a side, in world axes."""
+    import nibabel as nib
+
+    if not paths:
+        raise ValueError(f"no {what} to fingerprint")
+    step = max(1, math.ceil(len(paths) / max_scans))
+    spacings, shapes = [], []
+    for path in list(paths)[::step]:
+        img = nib.load(str(path))
         size, order = _world_axes(img.affine)
         spacings.append(size[order])
-        shapes.append((hi - lo + 1).astype(np.float64)[order])
+        shapes.append(np.asarray(voxels(img, path), dtype=np.float64)[order])
     spacing = np.median(spacings, axis=0)
-    box = np.median(np.asarray(spacings) * np.asarray(shapes), axis=0)
+    shape = np.median(shapes, axis=0)
+    extent = np.median(np.asarray(spacings) * np.asarray(shapes), axis=0)
     return Fingerprint(len(spacings), tuple(round(float(v), 3) for v in spacing),
-                       tuple(int(round(v)) for v in np.median(shapes, axis=0)),
-                       tuple(round(float(v) + 2 * margin_mm, 1) for v in box),
-                       f"brain mask's bounding box plus {margin_mm:g} mm a side")
+                       tuple(int(round(v)) for v in shape), tuple(round(float(v) + 2 * margin_mm, 1) for v in extent),
+                       region)
 
 
 def _world_axes(affine) -> tuple[np.ndarray, np.ndarray]:
