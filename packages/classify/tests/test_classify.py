@@ -4,13 +4,14 @@ from __future__ import annotations
 
 import csv
 import json
+import shutil
 import subprocess
 import sys
 
 import numpy as np
 import pytest
 
-from brainmri.core.testing import real_scan, require_shared
+from brainmri.core.testing import real_scan, require_shared, untrained_copy
 from brainmri.core.testing.tables import parse_table
 
 pytestmark = pytest.mark.slow  # trains models: minutes on CPU
@@ -67,6 +68,21 @@ def test_evaluate_writes_metrics_and_per_subject_predictions(trained):
     p = np.array([float(r["prob_female"]) for r in rows])
     metrics = json.loads((run / "metrics.json").read_text())["test"]
     assert metrics["accuracy"]["value"] == pytest.approx(np.mean((p >= 0.5) == y))
+
+
+def test_evaluate_warns_when_the_model_is_at_chance(trained, tmp_path):
+    # The same run with its last layer zeroed gives p(female) 0.5 for every scan: one class for
+    # all, balanced accuracy 0.5, and one warning line naming the run and split.
+    _, run = trained
+    untrained = untrained_copy(run, tmp_path / "untrained")
+    result = _cli("evaluate", str(untrained), "--split", "test", "--n-boot", "0", "--device", "cpu")
+    assert result.returncode == 0, result.stderr[-3000:]
+    lines = [line for line in result.stderr.splitlines() if "no better than" in line]
+    assert len(lines) == 1 and lines[0].startswith(f"warning: {untrained}: test split (14 subjects)"), result.stderr
+    assert json.loads((untrained / "metrics.json").read_text())["test"]["balanced_accuracy"]["value"] == 0.5
+    good_run = shutil.copytree(run, tmp_path / "good")
+    good = _cli("evaluate", str(good_run), "--split", "test", "--n-boot", "0", "--device", "cpu")
+    assert good.returncode == 0 and "no better than" not in good.stderr, good.stderr
 
 
 def test_predict_is_independent_of_storage_orientation(trained, tmp_path):

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import warnings
+
 import numpy as np
 import pytest
 import torch
@@ -50,6 +52,17 @@ def test_bias_fit_recovers_a_known_regression_to_the_mean():
 def test_bias_fit_refuses_a_degenerate_slope():
     fit = fit_bias([20, 40, 60, 80], [50, 50.1, 49.9, 50])
     assert fit["slope"] == 1.0 and fit["intercept"] == 0.0 and "note" in fit
+
+
+def test_bias_fit_of_a_model_that_predicts_one_age_is_the_identity():
+    """A network that learned nothing predicts one age for all: the slope 0 must not be inverted
+    (it made every corrected age NaN)."""
+    age = [20.0, 35.0, 50.0, 65.0, 80.0]
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")  # scipy's 0/0 warning reached the user as a stray line
+        fit = fit_bias(age, [49.3] * 5)
+    assert fit["slope"] == 1.0 and fit["intercept"] == 0.0 and "same age" in fit["note"]
+    assert apply_bias([49.3, 49.3], fit).tolist() == [49.3, 49.3]
 
 
 def test_bias_fit_is_applied_only_when_its_slope_is_known_well_enough():

@@ -4,13 +4,14 @@ from __future__ import annotations
 
 import csv
 import json
+import shutil
 import subprocess
 import sys
 
 import numpy as np
 import pytest
 
-from brainmri.core.testing import real_scan, require_shared
+from brainmri.core.testing import real_scan, require_shared, untrained_copy
 from brainmri.core.testing.tables import parse_table
 
 pytestmark = pytest.mark.slow  # trains models: minutes on CPU
@@ -87,6 +88,22 @@ def test_brain_only_run_refuses_a_scan_without_a_mask(trained, table):
     image = table.parent / "images" / "sub-003_T1w.nii.gz"
     result = _cli("predict", str(trained), str(image), "--device", "cpu")
     assert result.returncode == 1 and "--mask-dir" in result.stderr and "Traceback" not in result.stderr
+
+
+def test_evaluate_warns_when_the_model_is_no_better_than_the_mean_age(trained, tmp_path):
+    # The trained run beats the mean age: no warning. The same run with its last layer zeroed
+    # predicts the training mean age for every scan: one warning line naming the run and split.
+    for run, warns in ((shutil.copytree(trained, tmp_path / "good"), False),
+                       (untrained_copy(trained, tmp_path / "untrained"), True)):
+        result = _cli("evaluate", str(run), "--split", "test", "--n-boot", "0", "--refit-calibration",
+                      "--device", "cpu")
+        assert result.returncode == 0, result.stderr[-3000:]
+        lines = [line for line in result.stderr.splitlines() if "no better than" in line]
+        assert len(lines) == int(warns), result.stderr
+        if warns:
+            assert lines[0].startswith(f"warning: {run}: test split") and "mean age" in lines[0]
+            metrics = json.loads((run / "metrics.json").read_text())["test"]
+            assert metrics["mae"]["value"] == pytest.approx(metrics["mean_age_predictor_mae"], abs=1e-3)
 
 
 def test_sfcn_soft_label_run_records_its_bins(table, tmp_path):

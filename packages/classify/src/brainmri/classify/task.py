@@ -61,6 +61,12 @@ class SexTask(Task):
         return classification_metrics(y, p, threshold=float(task_config.get("threshold", 0.5)), n_boot=n_boot,
                                       seed=seed)
 
+    def no_better_than_trivial(self, metrics: dict) -> str | None:
+        balanced = metrics.get("balanced_accuracy", {}).get("value")
+        if balanced is None or not balanced <= 0.5:  # NaN (one class only) says nothing
+            return None
+        return f"balanced accuracy {balanced:.2f} is no better than chance (0.5, e.g. always one class)"
+
     def demo_report(self, out, runs, rows) -> list[str]:
         from .demo import demo_report
 

@@ -179,6 +179,11 @@ class Task:
         """Post-processing fitted on the validation split (stored as calibration.json), or None."""
         return None
 
+    def no_better_than_trivial(self, metrics: dict) -> str | None:
+        """Why :meth:`metrics` are no better than the task's trivial baseline (always the mean
+        age, always one class), or None; ``evaluate`` warns with it."""
+        return None
+
     def describe(self, record: dict, target: Any = None) -> dict:
         """Extra columns of a ``predict`` row: words for class codes (``pred_sex_label``) and, when
         the true target is given, e.g. the brain-age gap. A ``<name>_label`` column is shown in

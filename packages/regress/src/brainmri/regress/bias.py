@@ -33,11 +33,14 @@ def fit_bias(age, predicted) -> dict:
     if len(age) < 3 or np.ptp(age) == 0:
         out["note"] = "too few validation subjects to fit; identity used"
         return out
+    if np.ptp(predicted) == 0:  # no slope to invert (and scipy's fit would divide 0 by 0)
+        out["note"] = "every validation prediction is the same age (the model has not learned age); identity used"
+        return out
     fit = stats.linregress(age, predicted)
     half = float(stats.t.ppf(0.975, len(age) - 2) * fit.stderr)
     ci = [float(fit.slope) - half, float(fit.slope) + half]
     out["slope_ci95"] = ci
-    if ci[0] < MIN_SLOPE:
+    if not ci[0] >= MIN_SLOPE:  # NaN (a fit without residual spread to judge it by) is not above either
         out["note"] = (f"fitted slope {fit.slope:.3g} (95% CI {ci[0]:.3g} to {ci[1]:.3g}, n={len(age)}) is not "
                        f"reliably above {MIN_SLOPE}; identity used")
         out["fitted"] = {"slope": float(fit.slope), "intercept": float(fit.intercept)}

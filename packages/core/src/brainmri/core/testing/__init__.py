@@ -225,6 +225,26 @@ def load_weights(run: str | os.PathLike, checkpoint: str = "last") -> dict:
     return state["model"]
 
 
+def untrained_copy(run: str | os.PathLike, dest: str | os.PathLike) -> Path:
+    """A copy of a run folder whose network learned nothing: the last layer's weights and bias
+    are zero in every checkpoint, so every scan gets the same output, all zeros (the mean of
+    a standardised age, equal class logits)."""
+    import shutil
+
+    import torch
+
+    dest = Path(shutil.copytree(run, dest))
+    for path in sorted((dest / "checkpoints").glob("*.pt")):
+        state = torch.load(path, map_location="cpu", weights_only=True)
+        weights = state["model"]
+        last = [k for k, v in weights.items() if k.endswith(".weight") and v.ndim == 2][-1]
+        for key in (last, last[: -len("weight")] + "bias"):
+            if key in weights:
+                weights[key] = torch.zeros_like(weights[key])
+        torch.save(state, path)
+    return dest
+
+
 def torchrun_matches_single_process(module: str, args: list[str], tmp_path: str | os.PathLike, *,
                                     nproc: int = 2, batch_size: int = 2, atol: float = 1e-5,
                                     columns: tuple[str, ...] = ("train_loss", "val_loss"),

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import datetime
 import os
+import warnings
 from collections.abc import Callable, Sequence
 from dataclasses import replace
 from pathlib import Path
@@ -332,6 +333,10 @@ def evaluate(run_dir, splits: Sequence[str] = ("test",), device="auto", n_boot: 
         rows = [{**r, **task.describe(r, r["target"])} for r in rows]
         known = [r for r in rows if r["target"] is not None]
         metrics = task.metrics(known, tc, n_boot=n_boot) if known else {"n": 0}
+        trivial = task.no_better_than_trivial(metrics) if known else None
+        if trivial:
+            warnings.warn(f"{run.path}: {p} split ({len(known)} subjects): {trivial}; check log.csv: did the "
+                          "training loss fall?", stacklevel=2)
         run.update_metrics(p, metrics)
         run.update_predictions(p, rows)
         results[p] = metrics
