@@ -83,6 +83,8 @@ def test_evaluate_warns_when_the_model_is_at_chance(trained, tmp_path):
     good_run = shutil.copytree(run, tmp_path / "good")
     good = _cli("evaluate", str(good_run), "--split", "test", "--n-boot", "0", "--device", "cpu")
     assert good.returncode == 0 and "no better than" not in good.stderr, good.stderr
+    assert "Not usable: on the test split balanced accuracy 0.50" in (untrained / "MODEL_CARD.md").read_text()
+    assert "Not usable" not in (good_run / "MODEL_CARD.md").read_text()
 
 
 def test_predict_is_independent_of_storage_orientation(trained, tmp_path):

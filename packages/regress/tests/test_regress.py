@@ -104,6 +104,8 @@ def test_evaluate_warns_when_the_model_is_no_better_than_the_mean_age(trained, t
             assert lines[0].startswith(f"warning: {run}: test split") and "mean age" in lines[0]
             metrics = json.loads((run / "metrics.json").read_text())["test"]
             assert metrics["mae"]["value"] == pytest.approx(metrics["mean_age_predictor_mae"], abs=1e-3)
+        card = (run / "MODEL_CARD.md").read_text()  # the run folder says so to whoever opens it later
+        assert ("Not usable: on the test split MAE" in card) is warns
 
 
 def test_sfcn_soft_label_run_records_its_bins(table, tmp_path):

@@ -171,6 +171,9 @@ def split_phrase(split: dict) -> str:
 def limits(facts: RunFacts) -> list[str]:
     """Known limits that follow from the run's own data and settings."""
     config, out = facts.config, []
+    trivial = _no_better_than_trivial(facts)
+    if trivial:
+        out.append(f"Not usable: {trivial}.")
     cohort = config.get("cohort", {}).get("train", {})
     sites = cohort.get("sites") or {}
     if len(sites) == 1:
@@ -207,6 +210,20 @@ def limits(facts: RunFacts) -> list[str]:
     out.append(f"Inputs are resampled to {_mm(pipeline.get('spacing'))} mm: finer detail is not seen.")
     out.append("For research only; not a medical device and not for clinical decisions.")
     return out
+
+
+def _no_better_than_trivial(facts: RunFacts) -> str | None:
+    """The task's verdict on the held-out figures (test, else validation), or None."""
+    from ..errors import BrainmriError
+    from ..tasks import get_task
+
+    part = "test" if facts.metrics.get("test") else "val"
+    metrics = facts.metrics.get(part) or {}
+    try:
+        reason = get_task(facts.config.get("task", "")).no_better_than_trivial(metrics) if metrics else None
+    except BrainmriError:  # a task this installation does not have: no verdict
+        return None
+    return f"on the {part} split {reason}" if reason else None
 
 
 def _mm(values) -> str:
