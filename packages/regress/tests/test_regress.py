@@ -108,6 +108,19 @@ def test_evaluate_warns_when_the_model_is_no_better_than_the_mean_age(trained, t
         assert ("Not usable: on the test split MAE" in card) is warns
 
 
+def test_the_trivial_verdict_needs_ten_subjects_and_allows_float32_rounding():
+    from brainmri.core.tasks import trivial_verdict
+    from brainmri.regress.task import TASK
+
+    def metrics(n, error):
+        return {"n": n, "mae": {"value": error}, "mean_age_predictor_mae": 15.0}
+
+    assert trivial_verdict(TASK, metrics(9, 19.0)) is None  # the demo's 2-subject splits: chance decides
+    assert "no better than" in trivial_verdict(TASK, metrics(10, 19.0))
+    assert "no better than" in trivial_verdict(TASK, metrics(10, 14.999))  # the mean age in float32
+    assert trivial_verdict(TASK, metrics(10, 14.0)) is None
+
+
 def test_sfcn_soft_label_run_records_its_bins(table, tmp_path):
     run = tmp_path / "sfcn"
     result = _cli("train", "--dataset", "table", "--root", str(table), "--out", str(run), "--arch", "sfcn",

@@ -217,6 +217,20 @@ class Task:
 _REGISTERED: dict[str, Task] = {}
 
 
+#: Fewest subjects on which a model is judged against its trivial baseline
+#: (:func:`trivial_verdict`): on fewer, chance alone decides (the demo's 2-subject splits).
+TRIVIAL_MIN_SUBJECTS = 10
+
+
+def trivial_verdict(task: Task, metrics: dict) -> str | None:
+    """:meth:`Task.no_better_than_trivial` on metrics of at least :data:`TRIVIAL_MIN_SUBJECTS`
+    subjects, else None; ``evaluate``'s warning and MODEL_CARD.md both ask here."""
+    n = metrics.get("n")
+    if not isinstance(n, int) or n < TRIVIAL_MIN_SUBJECTS:
+        return None
+    return task.no_better_than_trivial(metrics)
+
+
 def _entry_points():
     return {ep.name: ep for ep in entry_points(group=GROUP)}
 

@@ -215,12 +215,11 @@ def limits(facts: RunFacts) -> list[str]:
 def _no_better_than_trivial(facts: RunFacts) -> str | None:
     """The task's verdict on the held-out figures (test, else validation), or None."""
     from ..errors import BrainmriError
-    from ..tasks import get_task
+    from ..tasks import get_task, trivial_verdict
 
     part = "test" if facts.metrics.get("test") else "val"
-    metrics = facts.metrics.get(part) or {}
     try:
-        reason = get_task(facts.config.get("task", "")).no_better_than_trivial(metrics) if metrics else None
+        reason = trivial_verdict(get_task(facts.config.get("task", "")), facts.metrics.get(part) or {})
     except BrainmriError:  # a task this installation does not have: no verdict
         return None
     return f"on the {part} split {reason}" if reason else None

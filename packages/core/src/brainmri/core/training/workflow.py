@@ -309,7 +309,7 @@ def evaluate(run_dir, splits: Sequence[str] = ("test",), device="auto", n_boot: 
     from ..loading import make_loader
     from ..pipeline import Pipeline
     from ..splits import Split
-    from ..tasks import load_run
+    from ..tasks import load_run, trivial_verdict
     from .inference import decode_records, predict_records
 
     run = RunDir(resolve_model(run_dir, folder=True)).require()  # a .bmri: its unpacked copy
@@ -333,7 +333,7 @@ def evaluate(run_dir, splits: Sequence[str] = ("test",), device="auto", n_boot: 
         rows = [{**r, **task.describe(r, r["target"])} for r in rows]
         known = [r for r in rows if r["target"] is not None]
         metrics = task.metrics(known, tc, n_boot=n_boot) if known else {"n": 0}
-        trivial = task.no_better_than_trivial(metrics) if known else None
+        trivial = trivial_verdict(task, metrics)
         if trivial:
             warnings.warn(f"{run.path}: {p} split ({len(known)} subjects): {trivial}; check log.csv: did the "
                           "training loss fall?", stacklevel=2)
