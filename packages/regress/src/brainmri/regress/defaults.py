@@ -5,7 +5,9 @@ subjects) batch 2 / 30 epochs gave 9.15 y MAE, batch 4 / 30 epochs 9.6 y, batch 
 12.7 y: with ~100 training scans the network needs the optimiser steps of small batches.
 Epochs: on the mean of the five folds' inner validation splits (never a test fold), 45 epochs
 reached MAE 8.30 y and loss 0.352 where 30 reached 8.46 y and 0.358 (the network still
-underfits at 30). No early stopping: the cross-validated figures trained every epoch, and the
+underfits at 30). Brain only at 70 epochs lowered the inner-validation loss (0.244 against
+0.248) but not the MAE (6.84 y against 6.71 y; held out 7.36 y against 7.16 y), so it keeps 45.
+No early stopping: the cross-validated figures trained every epoch, and the
 MAE of ~20 validation subjects is too noisy to stop on (it stopped a run at epoch 18, 12.0 y).
 """
 
