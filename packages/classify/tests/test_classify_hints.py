@@ -6,7 +6,7 @@ import re
 import subprocess
 import sys
 
-from brainmri.core.testing import blob_volume, write_nifti
+from brainmri.core.testing import benchmark_recipes, blob_volume, write_nifti
 
 
 def _cli(*args):
@@ -45,3 +45,15 @@ def test_train_defaults_are_the_recipe_of_the_cross_validated_figures():
 
     recipe = {"epochs": 40, "batch_size": 2, "patience": 0}
     assert {k: chosen[k] for k in TASK.train_defaults} == dict(TASK.train_defaults) == recipe
+
+
+def test_the_accuracy_benchmark_trains_what_train_trains():
+    """benchmarks/accuracy/recipes.py pins the recipe behind the README's sex rows; if it drifted
+    from the ``train`` defaults, the table would describe a model no user trains."""
+    from brainmri.classify.cli import main
+
+    ctx = main.commands["train"].make_context("train", ["--dataset", "ixi", "--root", ".", "--out", "x"])
+    for name in ("sex-full", "sex-brain"):
+        recipe = benchmark_recipes()[name]
+        assert recipe["arch"] == ctx.params["arch"] and not recipe.get("task_options"), name
+        assert recipe["train"] == {k: ctx.params[k] for k in ("epochs", "batch_size", "lr", "patience")}, name

@@ -11,7 +11,7 @@ import sys
 import numpy as np
 import pytest
 
-from brainmri.core.testing import real_scan, require_shared, untrained_copy
+from brainmri.core.testing import benchmark_recipes, real_scan, require_shared, untrained_copy
 from brainmri.core.testing.tables import parse_table
 
 pytestmark = pytest.mark.slow  # trains models: minutes on CPU
@@ -259,3 +259,7 @@ def test_train_defaults_are_the_recipe_chosen_on_real_data():
     assert all(ctx.params[k] == v for k, v in TASK.train_defaults.items()) and TASK.train_defaults["epochs"] == 45
     shown = CliRunner().invoke(main, ["train", "--help"]).output
     assert "--batch-size INTEGER" in shown and "[default: 2]" in shown and "[default: 45]" in shown
+    for name in ("age-full", "age-brain"):  # the README's age rows trained this recipe (the benchmark's)
+        recipe = benchmark_recipes()[name]
+        assert (recipe["arch"], recipe["task_options"]) == (ctx.params["arch"], {"loss": ctx.params["loss"]}), name
+        assert recipe["train"] == {k: ctx.params[k] for k in ("epochs", "batch_size", "lr", "patience")}, name

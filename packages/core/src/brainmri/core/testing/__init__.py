@@ -46,6 +46,23 @@ def require_shared(*relative: str) -> Path:
     return path
 
 
+def benchmark_recipes(config: str = "cpu") -> dict:
+    """The accuracy benchmark's recipes (``benchmarks/accuracy/recipes.py`` of the clone the
+    tests run in: nox and CI run from its root), by benchmark task; skips outside a clone."""
+    import importlib.util
+
+    import pytest
+
+    for root in (Path.cwd(), *Path.cwd().parents):
+        path = root / "benchmarks" / "accuracy" / "recipes.py"
+        if path.is_file():
+            spec = importlib.util.spec_from_file_location("brainmri_benchmark_recipes", path)
+            module = importlib.util.module_from_spec(spec)
+            spec.loader.exec_module(module)
+            return module.RECIPES[config]
+    pytest.skip("needs the repository's benchmarks/accuracy/recipes.py (run the tests from the clone)")
+
+
 def real_scan(name: str = "chris_t1.nii.gz") -> Path:
     """A real scan from ``shared/data/real`` (skips the test where it is absent)."""
     return require_shared("data", "real", name)
