@@ -19,17 +19,21 @@ _SKIP_REASON = (
 )
 
 
+def _clone_root() -> Path:
+    """The repository clone: the folder above this file that holds ``packages/core`` (an editable
+    install, or nox's environments inside the clone), else the working directory."""
+    for parent in Path(__file__).resolve().parents:
+        if (parent / "packages" / "core").is_dir():
+            return parent
+    return Path.cwd()
+
+
 def shared_path() -> Path | None:
     """The project's shared folder (``../shared`` beside the repo, or ``$BRAINMRI_SHARED``)."""
     env = os.environ.get("BRAINMRI_SHARED")
     if env:
         return Path(env) if Path(env).is_dir() else None
-    here = Path(__file__).resolve()
-    for parent in here.parents:
-        if (parent / "packages" / "core").is_dir():
-            candidate = parent.parent / "shared"
-            return candidate if candidate.is_dir() else None
-    candidate = Path.cwd().parent / "shared"
+    candidate = _clone_root().parent / "shared"
     return candidate if candidate.is_dir() else None
 
 
@@ -47,20 +51,19 @@ def require_shared(*relative: str) -> Path:
 
 
 def benchmark_recipes(config: str = "cpu") -> dict:
-    """The accuracy benchmark's recipes (``benchmarks/accuracy/recipes.py`` of the clone the
-    tests run in: nox and CI run from its root), by benchmark task; skips outside a clone."""
+    """The accuracy benchmark's recipes (``benchmarks/accuracy/recipes.py`` of the clone), by
+    benchmark task; skips outside a clone."""
     import importlib.util
 
     import pytest
 
-    for root in (Path.cwd(), *Path.cwd().parents):
-        path = root / "benchmarks" / "accuracy" / "recipes.py"
-        if path.is_file():
-            spec = importlib.util.spec_from_file_location("brainmri_benchmark_recipes", path)
-            module = importlib.util.module_from_spec(spec)
-            spec.loader.exec_module(module)
-            return module.RECIPES[config]
-    pytest.skip("needs the repository's benchmarks/accuracy/recipes.py (run the tests from the clone)")
+    path = _clone_root() / "benchmarks" / "accuracy" / "recipes.py"
+    if not path.is_file():
+        pytest.skip(f"needs the repository's {path} (run the tests from the clone)")
+    spec = importlib.util.spec_from_file_location("brainmri_benchmark_recipes", path)
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module.RECIPES[config]
 
 
 def real_scan(name: str = "chris_t1.nii.gz") -> Path:
