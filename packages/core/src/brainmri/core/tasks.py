@@ -54,6 +54,11 @@ class Task:
             cross-validation chose it; otherwise the head's field of view is planned, as for
             full heads. ``train`` prints ``brain_grid_reason``. Default preset only.
         brain_grid_reason: Why, for the run log and config.json's ``plan``.
+        brain_train_defaults: TrainConfig values that replace ``train_defaults`` for brain-only
+            input (``--mask-dir``, default preset) where the task's cross-validation chose
+            otherwise for it (``{"epochs": 40}``); the task's ``train`` command leaves these
+            options unset and ``train`` fills them, printing ``brain_train_reason``.
+        brain_train_reason: Why, for the run log and config.json's ``plan``.
         demo: ``(arch, task options, batch size)`` of the tasks demo
             (:func:`brainmri.core.training.demo.demo_tasks`); None: not in the demo.
     """
@@ -70,7 +75,14 @@ class Task:
     augment_reason: str = ""
     brain_grid: bool = False
     brain_grid_reason: str = ""
+    brain_train_defaults: Mapping[str, Any] = MappingProxyType({})
+    brain_train_reason: str = ""
     demo: tuple[str, dict, int] | None = None
+
+    def train_defaults_for(self, brain_only: bool) -> dict[str, Any]:
+        """The task's TrainConfig values for this input: ``brain_train_defaults`` over
+        ``train_defaults`` for brain-only input (``--mask-dir`` with the default preset)."""
+        return {**self.train_defaults, **(self.brain_train_defaults if brain_only else {})}
 
     # Data ---------------------------------------------------------------------------------
     def has_target(self, subject) -> bool:

@@ -52,7 +52,7 @@ def _model_options(kw: dict) -> dict:
 
 
 def _train_command(task_name: str, task_options: Sequence[Callable], architectures, default_arch,
-                   train_defaults: dict | None = None) -> click.Command:
+                   train_defaults: dict | None = None, brain_train_defaults: dict | None = None) -> click.Command:
     def train(**kw):
         """Train a model on a dataset and write a run folder (config, split, checkpoints, logs, metrics).
 
@@ -94,8 +94,12 @@ def _train_command(task_name: str, task_options: Sequence[Callable], architectur
         if is_main_process():  # once, not per torchrun rank
             click.echo(f"run complete: {run.path}", err=True)
 
+    defaults, helps = dict(train_defaults or {}), {}
+    for name, brain in (brain_train_defaults or {}).items():  # unset here: train fills it for the input
+        helps[name] = f"[default: {defaults[name]}; brain only (--mask-dir, default preset): {brain}]"
+        defaults[name] = None
     options = [
-        *train_options(architectures=architectures, default_arch=default_arch, **(train_defaults or {})),
+        *train_options(architectures=architectures, default_arch=default_arch, help=helps, **defaults),
         norm_option,
         *task_options,
     ]
@@ -262,7 +266,8 @@ def _predict_command(task_name: str) -> click.Command:
 
 def add_task_commands(group: click.Group, task_name: str, task_options: Sequence[Callable] = (),
                       architectures: Sequence[str] = ("vt1", "resnet3d", "sfcn"),
-                      default_arch: str = "resnet3d", train_defaults: dict | None = None) -> None:
+                      default_arch: str = "resnet3d", train_defaults: dict | None = None,
+                      brain_train_defaults: dict | None = None) -> None:
     """Add ``train``, ``evaluate``, ``predict`` and ``export`` for the registered task ``task_name`` to ``group``.
 
     Args:
@@ -273,8 +278,12 @@ def add_task_commands(group: click.Group, task_name: str, task_options: Sequence
         default_arch: ``--arch`` default.
         train_defaults: The task's own defaults of train options, e.g. ``{"epochs": 30, "batch_size": 2}``
             (names as in :data:`~brainmri.core.cli.options.TRAIN_OPTION_NAMES`).
+        brain_train_defaults: Those of ``train_defaults`` that differ for brain-only input
+            (``--mask-dir``), the task's ``Task.brain_train_defaults``: the options are left unset
+            and ``train`` fills them for the input; ``--help`` shows both values.
     """
-    group.add_command(_train_command(task_name, task_options, architectures, default_arch, train_defaults))
+    group.add_command(_train_command(task_name, task_options, architectures, default_arch, train_defaults,
+                                     brain_train_defaults))
     group.add_command(_evaluate_command(task_name))
     group.add_command(_predict_command(task_name))
     group.add_command(export_command())

@@ -129,9 +129,15 @@ def train(
         nonlocal train_config, arch
         if dataset is None or root is None:
             raise BrainmriError("train needs --dataset and --root (or --resume RUN)")
-        train_config = train_config or TrainConfig(**task.train_defaults)
-        if train_config.unset():  # these tasks plan no schedule: the engine's defaults
-            train_config = replace(train_config, **{k: getattr(TrainConfig(), k) for k in train_config.unset()})
+        # brain-only input may have its own cross-validated values (Task.brain_train_defaults)
+        brain_only = mask_dir is not None and preset == "default"
+        defaults = task.train_defaults_for(brain_only)
+        left = train_config.unset() if train_config else list(defaults)
+        train_config = train_config or TrainConfig(**defaults)
+        if train_config.unset():  # these tasks plan no schedule: theirs for this input, else the engine's
+            train_config = replace(train_config, **{k: defaults.get(k, getattr(TrainConfig(), k))
+                                                    for k in train_config.unset()})
+        brain_trained = brain_only and any(k in left for k in task.brain_train_defaults)
         arch = arch or task.default_arch
         if arch not in task.architectures:
             raise BrainmriError(f"unknown architecture {arch!r} for task {task.name}; use one of "
@@ -153,6 +159,8 @@ def train(
         pipeline, reasons = task_pipeline(task, preset, **overrides)
         if on_brain:
             reasons.append(task.brain_grid_reason)
+        if brain_trained:
+            reasons.append(task.brain_train_reason)
         say_plan(reasons, progress)
         split = Split.load(split_file) if split_file else default_split(subjects, val, test, train_config.seed)
         train_subjects = split.select(subjects, "train")
