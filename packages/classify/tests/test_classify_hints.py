@@ -34,26 +34,32 @@ def test_train_help_marks_what_is_required():
 
 
 def test_train_defaults_are_the_recipe_of_the_cross_validated_figures():
-    """vt1, 40 epochs, batch 2, lr 1e-3, no early stopping: what the IXI-HH cross-validation
-    chose and trained (README accuracy table, benchmarks/accuracy/recipes.py)."""
+    """vt1, batch 2, lr 1e-3, no early stopping, 60 epochs for full heads and 40 for brain-only
+    input: what the IXI-HH cross-validation chose and trained (README accuracy table,
+    benchmarks/accuracy/recipes.py)."""
     from brainmri.classify.cli import main
 
     ctx = main.commands["train"].make_context("train", ["--dataset", "ixi", "--root", ".", "--out", "x"])
-    chosen = {k: ctx.params[k] for k in ("arch", "epochs", "batch_size", "lr", "patience")}
-    assert chosen == {"arch": "vt1", "epochs": 40, "batch_size": 2, "lr": 1e-3, "patience": 0}
+    chosen = {k: ctx.params[k] for k in ("arch", "batch_size", "lr", "patience")}
+    assert chosen == {"arch": "vt1", "batch_size": 2, "lr": 1e-3, "patience": 0}
+    assert ctx.params["epochs"] is None  # train fills it for the input
     from brainmri.classify.task import TASK  # the Python train() gets the same recipe
 
-    recipe = {"epochs": 40, "batch_size": 2, "patience": 0}
-    assert {k: chosen[k] for k in TASK.train_defaults} == dict(TASK.train_defaults) == recipe
+    assert TASK.train_defaults_for(brain_only=False) == {"epochs": 60, "batch_size": 2, "patience": 0}
+    assert TASK.train_defaults_for(brain_only=True) == {"epochs": 40, "batch_size": 2, "patience": 0}
+    shown = " ".join(_cli("train", "--help").stdout.split())
+    assert "[default: 60; brain only (--mask-dir, default preset): 40]" in shown
 
 
 def test_the_accuracy_benchmark_trains_what_train_trains():
     """benchmarks/accuracy/recipes.py pins the recipe behind the README's sex rows; if it drifted
-    from the ``train`` defaults, the table would describe a model no user trains."""
+    from the ``train`` defaults for that input, the table would describe a model no user trains."""
     from brainmri.classify.cli import main
+    from brainmri.classify.task import TASK
 
     ctx = main.commands["train"].make_context("train", ["--dataset", "ixi", "--root", ".", "--out", "x"])
-    for name in ("sex-full", "sex-brain"):
+    for name, brain_only in (("sex-full", False), ("sex-brain", True)):
         recipe = benchmark_recipes()[name]
         assert recipe["arch"] == ctx.params["arch"] and not recipe.get("task_options"), name
-        assert recipe["train"] == {k: ctx.params[k] for k in ("epochs", "batch_size", "lr", "patience")}, name
+        defaults = {"lr": ctx.params["lr"], **TASK.train_defaults_for(brain_only)}
+        assert recipe["train"] == defaults, name

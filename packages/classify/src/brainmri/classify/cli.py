@@ -7,7 +7,7 @@ import click
 from brainmri.core.training.cli_factory import add_task_commands
 
 from ._version import __version__
-from .defaults import TRAIN_DEFAULTS
+from .defaults import BRAIN_TRAIN_DEFAULTS, TRAIN_DEFAULTS
 
 
 @click.group(context_settings={"help_option_names": ["-h", "--help"]})
@@ -23,4 +23,5 @@ add_task_commands(
                                help="p(female) at or above which a scan is called female.")],
     default_arch="vt1",
     train_defaults=TRAIN_DEFAULTS,  # the cross-validated recipe (defaults.py)
+    brain_train_defaults=BRAIN_TRAIN_DEFAULTS,  # brain-only input keeps 40 epochs (defaults.py)
 )

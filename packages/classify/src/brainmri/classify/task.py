@@ -9,7 +9,7 @@ import torch.nn.functional as F
 from brainmri.core.metrics import classification_metrics
 from brainmri.core.tasks import Task
 
-from .defaults import AUGMENT, AUGMENT_REASON, TRAIN_DEFAULTS
+from .defaults import AUGMENT, AUGMENT_REASON, BRAIN_TRAIN_DEFAULTS, BRAIN_TRAIN_REASON, TRAIN_DEFAULTS
 
 #: Words for the sex codes (DESIGN.md: class 0 male, 1 female).
 SEX_LABELS = {0: "male", 1: "female"}
@@ -27,6 +27,8 @@ class SexTask(Task):
     package = "brainmri-classify"
     default_arch = "vt1"
     train_defaults = TRAIN_DEFAULTS
+    brain_train_defaults = BRAIN_TRAIN_DEFAULTS
+    brain_train_reason = BRAIN_TRAIN_REASON
     augment = AUGMENT
     augment_reason = AUGMENT_REASON
     monitor = ("val_loss", "min")
