@@ -147,7 +147,7 @@ def train(
         subjects = _subjects(task, data)
         overrides = {k: v for k, v in (("spacing", spacing), ("shape", shape)) if v is not None}
         plan = None
-        on_brain = mask_dir is not None and task.brain_grid and preset == "default"
+        on_brain = brain_only and task.brain_grid  # brain-only input planned on the brain (Task.brain_grid)
         if preset == "default" and len(overrides) < 2:  # a preset such as vt1 keeps its own grid
             plan = plan_from_subjects(subjects, plan_grid, device, progress=progress, brain=on_brain,
                                       spacing=spacing, shape=shape)
