@@ -283,7 +283,8 @@ def _train_option_table(datasets: Iterable[str], architectures: Iterable[str], d
                 "type": click.Choice(["auto", "bf16", "off"]),
                 "default": "auto",
                 "show_default": True,
-                "help": "auto: bf16 autocast on CUDA only.",
+                "help": "auto: bf16 autocast on CUDA only. bf16 on a CPU with native bf16 (AVX512-BF16, AMX): about "
+                "1.5x faster training, not cross-validated as a default (`train` prints a plan: line on such a CPU).",
             },
         ),
         "augment": (("--augment/--no-augment",), {"default": True, "show_default": True}),

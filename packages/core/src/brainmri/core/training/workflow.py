@@ -242,7 +242,7 @@ def run_training(
     """
     import torch
 
-    from ..devices import resolve_device
+    from ..devices import precision_note, resolve_device
     from ..pipeline import PipelineConfig
     from ..splits import Split
     from .distributed import barrier, init_distributed, shutdown
@@ -277,6 +277,9 @@ def run_training(
         trainer = (trainer_class or Trainer)(
             task, model, PipelineConfig.from_dict(config["pipeline"]), run, sets["train"], sets["val"],
             train_config, config["task_config"], device=device, dist=dist, progress=progress)
+        note = precision_note(dist.device, train_config.amp)
+        if note:
+            say_plan([note], progress)
         trainer.fit(resume=resume)
         if evaluate_run is not None and dist.is_main:
             evaluate_run(run.path, dist.device)
