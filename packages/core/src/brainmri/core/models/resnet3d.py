@@ -25,7 +25,7 @@ class BasicBlock3d(nn.Module):
         self.norm1 = _norm(norm, out_ch)
         self.conv2 = nn.Conv3d(out_ch, out_ch, 3, padding=1, bias=False)
         self.norm2 = _norm(norm, out_ch)
-        self.relu = nn.ReLU(inplace=True)
+        self.relu = nn.ReLU(inplace=norm != "instance")  # InstanceNorm3d returns a view: see VT1Net
         self.shortcut = (
             nn.Sequential(nn.Conv3d(in_ch, out_ch, 1, stride=stride, bias=False), _norm(norm, out_ch))
             if stride != 1 or in_ch != out_ch
@@ -59,7 +59,7 @@ class ResNet3d(nn.Module):
         self.stem = nn.Sequential(
             nn.Conv3d(in_channels, width, 7, stride=2, padding=3, bias=False),
             _norm(norm, width),
-            nn.ReLU(inplace=True),
+            nn.ReLU(inplace=norm != "instance"),
             nn.MaxPool3d(3, stride=2, padding=1),
         )
         stages = []

@@ -25,13 +25,14 @@ class _DoubleConv(nn.Sequential):
 
     def __init__(self, in_channels: int, out_channels: int, norm: str, pad: int = 0):
         bias = norm == "none"
+        inplace = norm != "instance"  # InstanceNorm3d returns a view: in place, autograd copies it back
         super().__init__(
             nn.Conv3d(in_channels, out_channels, 3, padding=pad, bias=bias),
             _norm(norm, out_channels),
-            nn.ReLU(inplace=True),
+            nn.ReLU(inplace=inplace),
             nn.Conv3d(out_channels, out_channels, 3, padding=pad, bias=bias),
             _norm(norm, out_channels),
-            nn.ReLU(inplace=True),
+            nn.ReLU(inplace=inplace),
         )
 
 
