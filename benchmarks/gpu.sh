@@ -6,7 +6,7 @@
 # 1. the benchmarks against their peers (pipeline, HD-BET, training, segment, explain), on CUDA,
 #    with the brain extraction backends (bench_skullstrip: HD-BET accurate+TTA and deepbet s/scan);
 # 2. the accuracy benchmark in its full configuration (2 mm / 128^3 as the reference project,
-#    MSD at 1 mm with 32-filter U-Nets), first fold of each task.
+#    MSD at 1 mm with 32-filter U-Nets), first fold of each task at half its epochs (--quick).
 # Prints every figure; JSON results under OUT (default gpu-output).
 set -euo pipefail
 cd "$(dirname "$0")/.."

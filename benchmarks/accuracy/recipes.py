@@ -1,8 +1,8 @@
 """What the accuracy benchmark trains: tasks, the recipes chosen by cross-validation, the anchors.
 
-``cpu`` is what a 2-core machine finishes (the 5-fold run in about 3 h, ``--quick`` in about
-30 min): grids and patches from the planner's CPU budget, and for segmentation the task's
-planned schedule (``train`` with no option: the benchmark measures the default). ``full`` is
+``cpu`` is what a 2-core machine finishes (the 5-fold run in about 3 h; ``--quick``, the first
+fold at half the epochs, in about 30 min): grids and patches from the planner's CPU budget, and
+for segmentation the task's planned schedule (``train`` with no option: the benchmark measures the default). ``full`` is
 the reference project's 2 mm / 128^3 grid and larger patches, for a CUDA machine.
 """
 
@@ -25,8 +25,10 @@ TASKS = {
     "sex-brain": {"kind": "classify", "task": "sex", "brain": True},
     "age-full": {"kind": "regress", "task": "age"},
     "age-brain": {"kind": "regress", "task": "age", "brain": True},
-    "msd": {"kind": "segment", "data": _msd, "classes": ("anterior", "posterior")},
-    "dlmuse": {"kind": "segment", "data": _dlmuse, "classes": ("left", "right")},
+    # whole: the planner gives these crops a patch that holds them whole (MSD), or label-centred
+    # patches of larger scans (heads): which of the segment task's planned schedules trains them
+    "msd": {"kind": "segment", "data": _msd, "classes": ("anterior", "posterior"), "whole": True},
+    "dlmuse": {"kind": "segment", "data": _dlmuse, "classes": ("left", "right"), "whole": False},
 }
 
 # Sex: batch 2 beat batch 8 on the five folds' inner validation (loss 0.248 vs 0.353, balanced
@@ -70,6 +72,24 @@ RECIPES = {
         "dlmuse": {**_SEG_FULL, "model_options": {"base_filters": 32}, "task_options": {"patch_size": [64, 64, 64]}},
     },
 }
+
+#: ``--quick``: the first fold of each task, at this share of its epochs. With every epoch of the
+#: defaults the first folds took 50.5 min on 2 idle cores (AMD EPYC, 2026-12-02), over the 30 min
+#: asked of ``--quick``; a fold's time is nearly all training epochs, so half of them fits. Quick
+#: figures check the whole benchmark end to end; the five-fold run of the defaults is the one to cite.
+QUICK_EPOCHS = 0.5
+
+
+def quick_recipe(spec: dict, recipe: dict, device_kind: str) -> dict:
+    """``recipe`` with :data:`QUICK_EPOCHS` of its epochs (of the task's planned schedule on
+    ``device_kind`` where the recipe leaves the epochs to the planner, as segmentation does)."""
+    epochs = recipe["train"].get("epochs")
+    if epochs is None:
+        from brainmri.segment.schedule import SCHEDULES
+
+        epochs = SCHEDULES[spec["whole"], device_kind].epochs
+    return {**recipe, "train": {**recipe["train"], "epochs": max(1, round(epochs * QUICK_EPOCHS))}}
+
 
 #: Suffix of a task trained again with ``--mri-artifacts`` (TorchIO's MRI artifacts on its batches).
 ARTIFACTS = "+mri-artifacts"

@@ -14,7 +14,9 @@ printed beside the trivial baseline, the reference project and the literature.
 MRI artifacts (``train --mri-artifacts``), and the table adds the paired difference on the same
 held-out subjects with its 95% bootstrap CI. ``--tasks age`` stands for age-full and age-brain.
 
-``--quick``: the first fold of each task only. ``--config full``: the reference project's
+``--quick``: the first fold of each task only, at half its epochs (``recipes.QUICK_EPOCHS``), so
+that the whole run fits about 30 min on 2 cores; its figures check the benchmark end to end and
+sit below the defaults' (cite the five-fold run). ``--config full``: the reference project's
 2 mm / 128^3 grids and larger patches, for a CUDA machine (``benchmarks/gpu.sh``).
 """
 
@@ -31,7 +33,16 @@ import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from accuracy.recipes import ANCHORS, ARTIFACTS, RECIPES, TASKS, expand_tasks, with_mri_artifacts  # noqa: E402
+from accuracy.recipes import (  # noqa: E402
+    ANCHORS,
+    ARTIFACTS,
+    QUICK_EPOCHS,
+    RECIPES,
+    TASKS,
+    expand_tasks,
+    quick_recipe,
+    with_mri_artifacts,
+)
 from accuracy.scoring import paired_difference, pooled_metrics  # noqa: E402
 
 
@@ -120,6 +131,11 @@ def _test_rows(run: Path) -> list[dict]:
         return [r for r in csv.DictReader(f) if r.get("split") == "test"]
 
 
+def _runs(out: Path, quick: bool) -> Path:
+    """Where the folds train: quick folds (half the epochs) apart, so that neither run reuses the other's."""
+    return out / ("runs-quick" if quick else "runs")
+
+
 def run_task(name: str, args, data: Path, masks, out: Path) -> dict:
     from brainmri.core.splits import Split, kfold
 
@@ -127,14 +143,18 @@ def run_task(name: str, args, data: Path, masks, out: Path) -> dict:
     spec, recipe = TASKS[base], RECIPES[args.config][base]
     if name.endswith(ARTIFACTS):
         recipe = with_mri_artifacts(recipe)
+    if args.quick:
+        from brainmri.core.devices import resolve_device
+
+        recipe = quick_recipe(spec, recipe, resolve_device(args.device).type)
     subjects = _subjects(spec, data, masks)
     folds = kfold(subjects, args.folds, seed=args.seed)
     rows, seconds = [], []
     for fold in folds[: 1 if args.quick else len(folds)]:
-        run = out / "runs" / f"{name}_fold{fold.fold}"
+        run = _runs(out, args.quick) / f"{name}_fold{fold.fold}"
         if not (run / "metrics.json").is_file():  # a finished fold is reused; an unfinished one starts over
             shutil.rmtree(run, ignore_errors=True)
-            split_file = out / "runs" / f"{name}_fold{fold.fold}.split.json"
+            split_file = run.with_name(f"{run.name}.split.json")
             split_file.parent.mkdir(parents=True, exist_ok=True)
             Split.from_fixed(fold.train, fold.val, val=0.15, seed=args.seed).save(split_file)
             start = time.perf_counter()
@@ -145,14 +165,16 @@ def run_task(name: str, args, data: Path, masks, out: Path) -> dict:
         for r in fold_rows:
             r["fold"] = fold.fold
         rows += fold_rows
-        print(f"  {name} fold {fold.fold}: {len(fold_rows)} test subjects, {seconds[-1]:.0f} s", flush=True)
+        epochs = json.loads((run / "config.json").read_text())["train"]["epochs"]
+        print(f"  {name} fold {fold.fold}: {len(fold_rows)} test subjects, {epochs} epochs, {seconds[-1]:.0f} s",
+              flush=True)
     result = pooled_metrics(spec, rows)
     result.update(folds_run=len(seconds), k=args.folds, n_subjects=len(subjects),
                   train_seconds=float(np.nansum(seconds)), recipe=recipe, rows=rows)
     return result
 
 
-def gradcam_inside_brain(out: Path, data: Path, masks: Path, n: int = 10) -> dict:
+def gradcam_inside_brain(out: Path, data: Path, masks: Path, quick: bool, n: int = 10) -> dict:
     """The reference project's question on real scans: the share of positive Grad-CAM inside the
     HD-BET brain mask, for the full-head and the brain-only sex model (fold 1, up to ``n`` of its
     held-out subjects), with ``brainmri-explain gradcam`` as a user runs it."""
@@ -161,12 +183,12 @@ def gradcam_inside_brain(out: Path, data: Path, masks: Path, n: int = 10) -> dic
 
     result = {}
     for name in ("sex-full", "sex-brain"):
-        run = out / "runs" / f"{name}_fold0"
+        run = _runs(out, quick) / f"{name}_fold0"
         if not (run / "metrics.json").is_file():
             continue
         ids = json.loads((run / "split.json").read_text())["test"][:n]
         scans = [str(p) for i in ids for p in (data / "ixi-hh").glob(f"{i}-*-T1.nii.gz")]
-        cam = out / "gradcam" / name
+        cam = out / ("gradcam-quick" if quick else "gradcam") / name
         cmd = [sys.executable, "-m", "brainmri.explain", "gradcam", str(run), *scans, "-o", str(cam),
                "--mask-dir", str(masks), "--device", "cpu", "--on-error", "skip"]
         done = subprocess.run(cmd, capture_output=True, text=True)
@@ -188,8 +210,9 @@ def gradcam_inside_brain(out: Path, data: Path, masks: Path, n: int = 10) -> dic
 
 
 def print_table(results: dict, args) -> None:
-    print(f"\n## Accuracy on real data ({'quick: fold 1 of ' if args.quick else ''}{args.folds}-fold CV, "
-          f"config {args.config}, seed {args.seed}; 95% bootstrap CIs over subjects)\n")
+    quick = f"quick: fold 1 of {args.folds}, {QUICK_EPOCHS:.0%} of each task's epochs; " if args.quick else ""
+    print(f"\n## Accuracy on real data ({quick}{args.folds}-fold CV, config {args.config}, seed {args.seed}; "
+          "95% bootstrap CIs over subjects)\n")
     print("| task | metric | brainmri | 95% CI | trivial baseline | reference project | literature | target |")
     print("|---|---|---|---|---|---|---|---|")
     for name, res in results.items():
@@ -228,16 +251,21 @@ def print_table(results: dict, args) -> None:
               f"{cam['empty_maps']} empty maps)")
 
 
-def _save(out: Path, results: dict) -> None:
-    """accuracy.json, without the per-subject rows (they stay in each run's predictions.csv)."""
+def _results_file(out: Path, quick: bool) -> Path:
+    return out / ("accuracy-quick.json" if quick else "accuracy.json")
+
+
+def _save(path: Path, results: dict) -> None:
+    """The results, without the per-subject rows (they stay in each run's predictions.csv)."""
     kept = {k: ({kk: vv for kk, vv in v.items() if kk != "rows"} if isinstance(v, dict) else v)
             for k, v in results.items()}
-    (out / "accuracy.json").write_text(json.dumps(kept, indent=2, default=str))
+    path.write_text(json.dumps(kept, indent=2, default=str))
 
 
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--quick", action="store_true", help="The first fold of each task only.")
+    parser.add_argument("--quick", action="store_true",
+                        help="The first fold of each task only, at half its epochs (about 30 min on 2 cores).")
     parser.add_argument("--config", choices=sorted(RECIPES), default="cpu")
     parser.add_argument("--tasks", nargs="*", default=list(TASKS),
                         help=f"Tasks, or a prefix of them (age: age-full and age-brain): {', '.join(TASKS)}.")
@@ -272,16 +300,16 @@ def main() -> int:
         for variant in (name, name + ARTIFACTS) if args.mri_artifacts else (name,):
             print(f"# {variant}", flush=True)
             results[variant] = run_task(variant, args, data, masks, out)
-            _save(out, results)
+            _save(_results_file(out, args.quick), results)
         if args.mri_artifacts:
             results.setdefault("mri_artifacts", {})[name] = paired_difference(
                 TASKS[name], results[name]["rows"], results[name + ARTIFACTS]["rows"])
-            _save(out, results)
+            _save(_results_file(out, args.quick), results)
     if masks is not None and {"sex-full", "sex-brain"} <= set(args.tasks):
-        results["gradcam"] = gradcam_inside_brain(out, data, masks)
-        _save(out, results)
+        results["gradcam"] = gradcam_inside_brain(out, data, masks, args.quick)
+        _save(_results_file(out, args.quick), results)
     print_table(results, args)
-    print(f"\nwall time {time.perf_counter() - started:.0f} s; results in {out / 'accuracy.json'}")
+    print(f"\nwall time {time.perf_counter() - started:.0f} s; results in {_results_file(out, args.quick)}")
     return 0
 
 

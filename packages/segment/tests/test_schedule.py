@@ -92,3 +92,26 @@ def test_the_engine_refuses_a_schedule_nobody_planned():
         Trainer(None, None, None, None, None, None, config, {})
     with pytest.raises(ValueError, match="at least 1"):
         TrainConfig(batch_size=0)
+
+
+def test_the_quick_accuracy_benchmark_trains_half_of_each_planned_schedule():
+    """``benchmarks/accuracy/run.py --quick`` (fold 1 in about 30 min on 2 cores) trains every task
+    at half its epochs; for segmentation, half of what the planner gives these very scans (12 for
+    MSD crops seen whole, 16 for label-centred patches of IXI-HH heads), on the CPU and on CUDA."""
+    from brainmri.core.testing import accuracy_recipes_module
+
+    bench = accuracy_recipes_module()
+    _, _, heads = ixi_hh()
+    for name, subjects, cpu_epochs in (("msd", _msd_subjects(), 12), ("dlmuse", heads[:8], 16)):
+        planned = _plan(subjects, "cpu", None, {}, {}, "vt1-unet", False, UNSET)
+        assert planned["whole"] == bench.TASKS[name]["whole"], name  # the schedule quick halves is theirs
+        assert planned["schedule"]["epochs"] == cpu_epochs
+        recipe = bench.RECIPES["cpu"][name]
+        quick = bench.quick_recipe(bench.TASKS[name], recipe, "cpu")
+        assert quick["train"] == {**recipe["train"], "epochs": cpu_epochs // 2}, name
+        assert quick["arch"] == recipe["arch"]
+        assert bench.quick_recipe(bench.TASKS[name], recipe, "cuda")["train"]["epochs"] == 25  # of 50
+    # classification and regression recipes name their epochs: 60 full-head sex, 40 brain only, 45 age
+    for name, epochs in (("sex-full", 30), ("sex-brain", 20), ("age-full", 22), ("age-brain", 22)):
+        quick = bench.quick_recipe(bench.TASKS[name], bench.RECIPES["cpu"][name], "cpu")
+        assert quick["train"]["epochs"] == epochs, name

@@ -53,6 +53,11 @@ def require_shared(*relative: str) -> Path:
 def benchmark_recipes(config: str = "cpu") -> dict:
     """The accuracy benchmark's recipes (``benchmarks/accuracy/recipes.py`` of the clone), by
     benchmark task; skips outside a clone."""
+    return accuracy_recipes_module().RECIPES[config]
+
+
+def accuracy_recipes_module():
+    """``benchmarks/accuracy/recipes.py`` of the clone, imported; skips outside a clone."""
     import importlib.util
 
     import pytest
@@ -63,7 +68,7 @@ def benchmark_recipes(config: str = "cpu") -> dict:
     spec = importlib.util.spec_from_file_location("brainmri_benchmark_recipes", path)
     module = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(module)
-    return module.RECIPES[config]
+    return module
 
 
 def real_scan(name: str = "chris_t1.nii.gz") -> Path:
