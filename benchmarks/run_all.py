@@ -16,6 +16,7 @@ BENCHES = {
     "hdbet": "bench_hdbet.py",  # vs the original HD-BET code
     "skullstrip": "bench_skullstrip.py",  # HD-BET vs deepbet: speed, memory, agreement
     "training": "bench_training.py",  # vs the reference project's scipy data path
+    "precision": "bench_precision.py",  # training step: fp32 vs bf16 autocast; vt1 vs its in-place ReLU
     "segment": "bench_segment.py",  # vs MONAI sliding_window_inference
     "explain": "bench_explain.py",  # Grad-CAM vs one forward+backward pass
     "report": "bench_report.py",  # what the skull-strip QC page adds to the batch (IXI-HH)
