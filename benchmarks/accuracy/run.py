@@ -14,9 +14,10 @@ printed beside the trivial baseline, the reference project and the literature.
 MRI artifacts (``train --mri-artifacts``), and the table adds the paired difference on the same
 held-out subjects with its 95% bootstrap CI. ``--tasks age`` stands for age-full and age-brain.
 
-``--quick``: the first fold of each task only, at half its epochs (``recipes.QUICK_EPOCHS``), so
-that the whole run fits about 30 min on 2 cores; its figures check the benchmark end to end and
-sit below the defaults' (cite the five-fold run). ``--config full``: the reference project's
+``--quick``: the first fold of each task only, at half its epochs (``recipes.QUICK_EPOCHS``), with
+the DLMUSE label maps' brain as the brain mask unless ``--mask-source hdbet``, so that the whole
+run fits about 30 min on 2 cores; its figures check the benchmark end to end and sit below the
+defaults' (cite the five-fold run). ``--config full``: the reference project's
 2 mm / 128^3 grids and larger patches, for a CUDA machine (``benchmarks/gpu.sh``).
 """
 
@@ -136,6 +137,15 @@ def _runs(out: Path, quick: bool) -> Path:
     return out / ("runs-quick" if quick else "runs")
 
 
+def _finished(run: Path, masks) -> bool:
+    """A fold trained to the end on the same brain masks: reused (a brain-only fold trained on other
+    masks, HD-BET's or DLMUSE's, trains again)."""
+    if not (run / "metrics.json").is_file():
+        return False
+    used = json.loads((run / "config.json").read_text()).get("data", {}).get("mask_dir")
+    return used is None or masks is None or Path(used).resolve() == Path(masks).resolve()
+
+
 def run_task(name: str, args, data: Path, masks, out: Path) -> dict:
     from brainmri.core.splits import Split, kfold
 
@@ -152,7 +162,7 @@ def run_task(name: str, args, data: Path, masks, out: Path) -> dict:
     rows, seconds = [], []
     for fold in folds[: 1 if args.quick else len(folds)]:
         run = _runs(out, args.quick) / f"{name}_fold{fold.fold}"
-        if not (run / "metrics.json").is_file():  # a finished fold is reused; an unfinished one starts over
+        if not _finished(run, masks):  # a finished fold is reused; an unfinished one starts over
             shutil.rmtree(run, ignore_errors=True)
             split_file = run.with_name(f"{run.name}.split.json")
             split_file.parent.mkdir(parents=True, exist_ok=True)
@@ -276,9 +286,10 @@ def main() -> int:
     parser.add_argument("--device", default="auto")
     parser.add_argument("--data", default=None, help="Folder with ixi-hh/ and Task04_Hippocampus/ [../shared/data].")
     parser.add_argument("--mask-dir", default=None, help="HD-BET masks of the IXI-HH scans (default: made once).")
-    parser.add_argument("--mask-source", choices=["hdbet", "dlmuse"], default="hdbet",
-                        help="Brain masks without --mask-dir: HD-BET (brainmri-core skullstrip, ~15-40 s a scan on "
-                             "2 cores) or the DLMUSE label maps' brain (every labelled voxel).")
+    parser.add_argument("--mask-source", choices=["hdbet", "dlmuse"], default=None,
+                        help="Brain masks without --mask-dir: HD-BET (brainmri-core skullstrip, ~11-40 s a scan on "
+                             "2 cores, made once; the default) or the DLMUSE label maps' brain (every labelled "
+                             "voxel; the default with --quick, which the 135 HD-BET masks would take past 30 min).")
     parser.add_argument("--out", default="accuracy-output")
     args = parser.parse_args()
     try:
@@ -293,6 +304,10 @@ def main() -> int:
     data, out = _data_root(args.data), Path(args.out).resolve()
     out.mkdir(parents=True, exist_ok=True)
     needs_masks = any(TASKS[t].get("brain") for t in args.tasks)
+    args.mask_source = args.mask_source or ("dlmuse" if args.quick else "hdbet")
+    if needs_masks and not args.mask_dir and args.quick and args.mask_source == "dlmuse":
+        print("brain masks: the DLMUSE label maps' brain (--quick; --mask-source hdbet for HD-BET's, made once)",
+              flush=True)
     masks = _masks(data, out, args.mask_dir, args.mask_source) if needs_masks else None
     started = time.perf_counter()
     results = {}
