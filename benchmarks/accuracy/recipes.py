@@ -2,10 +2,10 @@
 
 ``cpu`` is sized for a 2-core machine: grids and patches from the planner's CPU budget, and for
 segmentation the task's planned schedule (``train`` with no option: the benchmark measures the
-default). Its five folds took about 4.2 h on a 2-core EPYC (2026-12-02), over the 3 h asked:
-the recipes the cross-validation chose were kept; ``--quick`` (the first fold at half the epochs)
-took 29 min. ``full`` is the reference project's 2 mm / 128^3 grid and larger patches, for a CUDA
-machine.
+default). Its five folds take 3.0-4.2 h on a 2-core EPYC (2026-12-02; the shared machine's
+speed varies), at or over the 3 h asked: the recipes the cross-validation chose were kept;
+``--quick`` (the first fold at half the epochs) took 29 min. ``full`` is the reference
+project's 2 mm / 128^3 grid and larger patches, for a CUDA machine.
 """
 
 from __future__ import annotations
