@@ -65,6 +65,10 @@ def paired(a, b, steps: int) -> dict:
     return {"a_s": statistics.median(ta), "b_s": statistics.median(tb), "ratio": statistics.median(ratios)}
 
 
+def _row(comparison: str, r: dict, note: str) -> dict:
+    return {"comparison": comparison, "first_s": r["a_s"], "second_s": r["b_s"], "ratio": r["ratio"], "note": note}
+
+
 def main() -> int:
     from brainmri.core.devices import cpu_has_native_bf16, resolve_device
     from brainmri.core.models import VT1Net
@@ -95,27 +99,12 @@ def main() -> int:
         fp32 = _step(build(), shape, classes, device, "off", channels_last)
         bf16 = _step(build(), shape, classes, device, "bf16", channels_last)
         r = paired(fp32, bf16, steps if native else 2)  # emulated bf16 takes seconds a step
-        rows.append(
-            {
-                "comparison": f"{name}: fp32 / bf16 autocast",
-                "first_s": r["a_s"],
-                "second_s": r["b_s"],
-                "ratio": r["ratio"],
-                "note": "native bf16" if native else "bf16 EMULATED (no AVX512-BF16/AMX)",
-            }
-        )
+        note = "native bf16" if native else "bf16 EMULATED (no AVX512-BF16/AMX)"
+        rows.append(_row(f"{name}: fp32 / bf16 autocast", r, note))
     old = _step(vt1(inplace=True), (48, 64, 64), 2, device, "off", False)
     new = _step(vt1(), (48, 64, 64), 2, device, "off", False)
     r = paired(old, new, steps)
-    rows.append(
-        {
-            "comparison": "vt1 48x64x64: in-place ReLU (until 2026-12-02) / today",
-            "first_s": r["a_s"],
-            "second_s": r["b_s"],
-            "ratio": r["ratio"],
-            "note": "both fp32",
-        }
-    )
+    rows.append(_row("vt1 48x64x64: in-place ReLU (until 2026-12-02) / today", r, "both fp32"))
     threads = torch.get_num_threads()
     title = f"Training step, batch 2, {device.type}, {threads} threads (ratio > 1: the second is faster)"
     print_table(title, rows, ["comparison", "first_s", "second_s", "ratio", "note"])
@@ -123,7 +112,7 @@ def main() -> int:
         args.out,
         {
             "device": device.type,
-            "threads": torch.get_num_threads(),
+            "threads": threads,
             "native_bf16": native,
             "steps": steps,
             "rows": rows,

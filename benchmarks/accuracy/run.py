@@ -309,22 +309,23 @@ def main() -> int:
         print("brain masks: the DLMUSE label maps' brain (--quick; --mask-source hdbet for HD-BET's, made once)",
               flush=True)
     masks = _masks(data, out, args.mask_dir, args.mask_source) if needs_masks else None
+    results_file = _results_file(out, args.quick)
     started = time.perf_counter()
     results = {}
     for name in args.tasks:
         for variant in (name, name + ARTIFACTS) if args.mri_artifacts else (name,):
             print(f"# {variant}", flush=True)
             results[variant] = run_task(variant, args, data, masks, out)
-            _save(_results_file(out, args.quick), results)
+            _save(results_file, results)
         if args.mri_artifacts:
             results.setdefault("mri_artifacts", {})[name] = paired_difference(
                 TASKS[name], results[name]["rows"], results[name + ARTIFACTS]["rows"])
-            _save(_results_file(out, args.quick), results)
+            _save(results_file, results)
     if masks is not None and {"sex-full", "sex-brain"} <= set(args.tasks):
         results["gradcam"] = gradcam_inside_brain(out, data, masks, args.quick)
-        _save(_results_file(out, args.quick), results)
+        _save(results_file, results)
     print_table(results, args)
-    print(f"\nwall time {time.perf_counter() - started:.0f} s; results in {_results_file(out, args.quick)}")
+    print(f"\nwall time {time.perf_counter() - started:.0f} s; results in {results_file}")
     return 0
 
 
